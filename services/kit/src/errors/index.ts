@@ -1,0 +1,12 @@
+export {
+  AlreadyExistsError,
+  ConflictError,
+  DataLossError,
+  DomainError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  isUnexpectedError,
+  NotFoundError,
+  ResourceExhaustedError,
+  toConnectError,
+} from "./domain-errors.js";
