@@ -1,1 +1,1 @@
-export {};
+export { ConfigError, byteSizeSchema, hostSchema, logLevelSchema, parseEnv, portSchema } from "./env.js";
