@@ -1,1 +1,18 @@
-export {};
+export {
+  createReflectionPackageDefinition,
+  createReflectionService,
+  HEALTH_SERVICE_NAME,
+} from "./reflection.js";
+export { DEFAULT_RETRY_POLICY, isRetryableMethod, type RetryOptions, type RetryPolicy } from "./retry.js";
+export {
+  createGrpcServer,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type GrpcCallInfo,
+  type GrpcServer,
+  type GrpcServerContextValues,
+  type GrpcServerOptions,
+  type ServingStatus,
+} from "./server.js";
+export { createGrpcServiceDefinition } from "./service-definition.js";
+export { installShutdownHandlers, type ShutdownHandlerOptions } from "./shutdown.js";
+export { createGrpcTransport, type GrpcTransport, type GrpcTransportOptions } from "./transport.js";

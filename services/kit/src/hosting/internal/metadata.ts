@@ -1,0 +1,65 @@
+import { decodeBinaryHeader, encodeBinaryHeader } from "@connectrpc/connect";
+import { Metadata } from "@grpc/grpc-js";
+
+// Metadata keys grpc-js accepts; anything else would make Metadata.add throw mid-call.
+const LEGAL_KEY = /^[0-9a-z_.-]+$/;
+
+// Headers owned by HTTP/2 or by the gRPC protocol itself. Forwarding them as metadata
+// would either be rejected by node:http2 (connection-specific headers) or clash with
+// what grpc-js writes (content-type, te, grpc-timeout, ...).
+const RESERVED = new Set([
+  "connection",
+  "content-encoding",
+  "content-length",
+  "content-type",
+  "host",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "transfer-encoding",
+  "upgrade",
+  "user-agent",
+]);
+
+/** True for headers that must never be copied into gRPC metadata. */
+export function isReservedHeader(key: string): boolean {
+  return key.startsWith(":") || key.startsWith("grpc-") || RESERVED.has(key);
+}
+
+/**
+ * Converts grpc-js metadata to Fetch Headers. Binary (`-bin`) values become
+ * base64, the same encoding connect-es uses for binary headers.
+ */
+export function headersFromMetadata(metadata: Metadata | null | undefined): Headers {
+  const headers = new Headers();
+  if (metadata == null) return headers;
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    for (const value of values) {
+      headers.append(key, typeof value === "string" ? value : encodeBinaryHeader(value));
+    }
+  }
+  return headers;
+}
+
+/**
+ * Converts Fetch Headers to grpc-js metadata, dropping keys `skip` rejects and keys
+ * gRPC cannot carry. `-bin` values are decoded from base64 (Headers joins repeated
+ * values with ", ", so each part is decoded on its own).
+ */
+export function metadataFromHeaders(
+  headers: Headers,
+  skip: (key: string) => boolean = isReservedHeader,
+  target: Metadata = new Metadata(),
+): Metadata {
+  headers.forEach((value, key) => {
+    if (skip(key) || !LEGAL_KEY.test(key)) return;
+    if (key.endsWith("-bin")) {
+      for (const part of value.split(",")) {
+        target.add(key, Buffer.from(decodeBinaryHeader(part.trim())));
+      }
+    } else {
+      target.add(key, value);
+    }
+  });
+  return target;
+}

@@ -1,0 +1,233 @@
+import type { EventEmitter } from "node:events";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createHandlerContext,
+  type MethodImplSpec,
+  type ServiceImplSpec,
+} from "@connectrpc/connect";
+import type {
+  Metadata,
+  ServerDuplexStream,
+  ServerReadableStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+  sendUnaryData,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { isUnexpectedError, toConnectError } from "../../errors/index.js";
+import { abortable, readMessages, waitForDrain } from "./async.js";
+import { headersFromMetadata, metadataFromHeaders } from "./metadata.js";
+import { type GrpcStatus, grpcStatusFromConnectError } from "./status.js";
+
+type Msg = MessageShape<DescMessage>;
+type MsgInit = MessageInitShape<DescMessage>;
+type Context = ReturnType<typeof createHandlerContext>;
+// grpc-js does not export ServerSurfaceCall from its root; every call type extends it.
+type ServerSurfaceCall =
+  | ServerUnaryCall<Msg, MsgInit>
+  | ServerReadableStream<Msg, MsgInit>
+  | ServerWritableStream<Msg, MsgInit>
+  | ServerDuplexStream<Msg, MsgInit>;
+
+/** What a per-call context-values factory learns about the call. */
+export interface GrpcCallInfo {
+  /** `/package.Service/Method`. */
+  readonly path: string;
+  /** The peer address as grpc-js reports it. */
+  readonly peer: string;
+  /** Incoming metadata as Headers. */
+  readonly requestHeader: Headers;
+}
+
+/** Shared by every call of one server. */
+export interface HandlerOptions {
+  readonly logger: Logger;
+  /** Aborts every running handler's `ctx.signal` when the server is forced down. */
+  readonly shutdownSignal: AbortSignal;
+  readonly contextValues?: (call: GrpcCallInfo) => ContextValues;
+}
+
+function deadlineMs(call: ServerSurfaceCall): number {
+  const deadline = call.getDeadline();
+  return deadline instanceof Date ? deadline.getTime() : deadline;
+}
+
+function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: HandlerOptions): Context {
+  const requestHeader = headersFromMetadata(call.metadata);
+  const deadline = deadlineMs(call);
+  const path = call.getPath();
+  const ctx = createHandlerContext({
+    service: spec.method.parent,
+    method: spec.method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: path,
+    requestHeader,
+    shutdownSignal: options.shutdownSignal,
+    ...(Number.isFinite(deadline) ? { timeoutMs: Math.max(0, deadline - Date.now()) } : {}),
+    ...(options.contextValues === undefined
+      ? {}
+      : { contextValues: options.contextValues({ path, peer: call.getPeer(), requestHeader }) }),
+  });
+  // grpc-js reports its own deadline expiry as 'cancelled' too, often before our timer.
+  const onCancel = (): void =>
+    ctx.abort(
+      Date.now() >= deadline - 5
+        ? new ConnectError("the operation timed out", Code.DeadlineExceeded)
+        : new ConnectError("the client cancelled the call", Code.Canceled),
+    );
+  if (call.cancelled) onCancel();
+  // The union's overloaded once() signatures do not combine; every member is an EventEmitter.
+  else (call as EventEmitter).once("cancelled", onCancel);
+  return ctx;
+}
+
+/** Maps anything a handler threw to a gRPC status, logging causes that must not be sent. */
+function failureStatus(err: unknown, ctx: Context, options: HandlerOptions): GrpcStatus {
+  const rpc = `${ctx.service.typeName}/${ctx.method.name}`;
+  if (ctx.signal.aborted) {
+    // The client went away or the deadline passed: an outcome, not a server fault.
+    options.logger.debug({ rpc, reason: String(ctx.signal.reason) }, "call ended early");
+  } else if (isUnexpectedError(err)) {
+    options.logger.error({ rpc, err }, "handler failed");
+  }
+  return grpcStatusFromConnectError(toConnectError(err, ctx.signal), ctx.responseTrailer);
+}
+
+function sendHeader(call: ServerSurfaceCall, ctx: Context): void {
+  call.sendMetadata(metadataFromHeaders(ctx.responseHeader));
+}
+
+function trailer(ctx: Context): Metadata {
+  return metadataFromHeaders(ctx.responseTrailer);
+}
+
+async function writeAll(
+  call: ServerWritableStream<Msg, MsgInit> | ServerDuplexStream<Msg, MsgInit>,
+  responses: AsyncIterable<MsgInit>,
+  ctx: Context,
+): Promise<void> {
+  let headerSent = false;
+  for await (const message of responses) {
+    // A handler that ignores ctx.signal must still stop once the call is gone.
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (!headerSent) {
+      // Connect's contract: response headers are final once the first message is out.
+      sendHeader(call, ctx);
+      headerSent = true;
+    }
+    if (!call.write(message)) await waitForDrain(call, ctx.signal);
+  }
+  if (!headerSent) sendHeader(call, ctx);
+}
+
+function unary(spec: Extract<MethodImplSpec, { kind: "unary" }>, options: HandlerOptions): UntypedHandleCall {
+  return (call: ServerUnaryCall<Msg, MsgInit>, callback: sendUnaryData<MsgInit>) => {
+    const ctx = startContext(call, spec, options);
+    void (async () => {
+      try {
+        const response = await spec.impl(call.request, ctx);
+        sendHeader(call, ctx);
+        callback(null, response, trailer(ctx));
+      } catch (err) {
+        callback(failureStatus(err, ctx, options));
+      } finally {
+        ctx.abort();
+      }
+    })();
+  };
+}
+
+function clientStreaming(
+  spec: Extract<MethodImplSpec, { kind: "client_streaming" }>,
+  options: HandlerOptions,
+): UntypedHandleCall {
+  return (call: ServerReadableStream<Msg, MsgInit>, callback: sendUnaryData<MsgInit>) => {
+    const ctx = startContext(call, spec, options);
+    void (async () => {
+      try {
+        const response = await spec.impl(abortable(readMessages<Msg>(call), ctx.signal), ctx);
+        sendHeader(call, ctx);
+        callback(null, response, trailer(ctx));
+      } catch (err) {
+        callback(failureStatus(err, ctx, options));
+      } finally {
+        ctx.abort();
+      }
+    })();
+  };
+}
+
+function serverStreaming(
+  spec: Extract<MethodImplSpec, { kind: "server_streaming" }>,
+  options: HandlerOptions,
+): UntypedHandleCall {
+  return (call: ServerWritableStream<Msg, MsgInit>) => {
+    const ctx = startContext(call, spec, options);
+    void (async () => {
+      try {
+        await writeAll(call, spec.impl(call.request, ctx), ctx);
+        call.end(trailer(ctx));
+      } catch (err) {
+        // grpc-js turns an 'error' event on its call stream into the final status.
+        const status = failureStatus(err, ctx, options);
+        if (!call.cancelled) call.emit("error", status);
+      } finally {
+        ctx.abort();
+      }
+    })();
+  };
+}
+
+function bidiStreaming(
+  spec: Extract<MethodImplSpec, { kind: "bidi_streaming" }>,
+  options: HandlerOptions,
+): UntypedHandleCall {
+  return (call: ServerDuplexStream<Msg, MsgInit>) => {
+    const ctx = startContext(call, spec, options);
+    void (async () => {
+      try {
+        await writeAll(call, spec.impl(abortable(readMessages<Msg>(call), ctx.signal), ctx), ctx);
+        call.end(trailer(ctx));
+      } catch (err) {
+        const status = failureStatus(err, ctx, options);
+        if (!call.cancelled) call.emit("error", status);
+      } finally {
+        ctx.abort();
+      }
+    })();
+  };
+}
+
+/**
+ * Builds the grpc-js implementation object of one service from a connect-es
+ * ServiceImplSpec (in which missing methods already throw UNIMPLEMENTED).
+ */
+export function createGrpcImplementation(
+  spec: ServiceImplSpec,
+  options: HandlerOptions,
+): UntypedServiceImplementation {
+  const implementation: UntypedServiceImplementation = {};
+  for (const [localName, method] of Object.entries(spec.methods)) {
+    switch (method.kind) {
+      case "unary":
+        implementation[localName] = unary(method, options);
+        break;
+      case "client_streaming":
+        implementation[localName] = clientStreaming(method, options);
+        break;
+      case "server_streaming":
+        implementation[localName] = serverStreaming(method, options);
+        break;
+      case "bidi_streaming":
+        implementation[localName] = bidiStreaming(method, options);
+        break;
+    }
+  }
+  return implementation;
+}

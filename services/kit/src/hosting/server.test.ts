@@ -1,0 +1,221 @@
+import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+import { NotFoundError } from "../errors/index.js";
+import { createGrpcServer, type GrpcServer } from "./server.js";
+import { aborted, createCapturingLogger, EchoService, echoImpl } from "./testdata/echo.js";
+import { createGrpcTransport, type GrpcTransport } from "./transport.js";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function start(
+  impl: Partial<typeof echoImpl>,
+  options: { maxReceiveMessageBytes?: number } = {},
+): Promise<{
+  server: GrpcServer;
+  transport: GrpcTransport;
+  lines: ReturnType<typeof createCapturingLogger>["lines"];
+}> {
+  const { logger, lines } = createCapturingLogger();
+  const server = createGrpcServer({ logger, ...options }).register(EchoService, impl);
+  const port = await server.listen("127.0.0.1", 0);
+  const transport = createGrpcTransport({ address: `127.0.0.1:${port}`, retry: false });
+  cleanups.push(() => server.shutdown(1_000));
+  cleanups.push(() => transport.close());
+  return { server, transport, lines };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConnectError);
+    return err as ConnectError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("createGrpcServer + createGrpcTransport", () => {
+  it("round-trips every method kind with headers and trailers", async () => {
+    const { transport } = await start(echoImpl);
+    const client = createClient(EchoService, transport);
+
+    let header: Headers | undefined;
+    let trailer: Headers | undefined;
+    const unary = await client.echo(
+      { text: "hi" },
+      { headers: { "x-echo": "yes" }, onHeader: (h) => (header = h), onTrailer: (t) => (trailer = t) },
+    );
+    expect(unary.text).toBe("hi");
+    expect(header?.get("x-echo")).toBe("yes");
+    expect(trailer?.get("x-echo-trailer")).toBe("yes");
+
+    const streamed: number[] = [];
+    let streamTrailer: Headers | undefined;
+    let streamHeader: Headers | undefined;
+    for await (const res of client.echoServerStream(
+      { text: "s", repeat: 3 },
+      { onHeader: (h) => (streamHeader = h), onTrailer: (t) => (streamTrailer = t) },
+    )) {
+      streamed.push(res.index);
+    }
+    expect(streamed).toEqual([0, 1, 2]);
+    expect(streamHeader?.get("x-kind")).toBe("server-stream");
+    expect(streamTrailer?.get("x-count")).toBe("3");
+
+    async function* parts() {
+      yield { text: "a" };
+      yield { text: "b" };
+      yield { text: "c" };
+    }
+    const joined = await client.echoClientStream(parts());
+    expect(joined).toMatchObject({ text: "a b c", count: 3 });
+
+    const echoed: string[] = [];
+    for await (const res of client.echoBidi(parts())) echoed.push(res.text);
+    expect(echoed).toEqual(["a", "b", "c"]);
+  });
+
+  it("answers UNIMPLEMENTED for methods the implementation leaves out", async () => {
+    const { transport } = await start({ echo: echoImpl.echo });
+    const client = createClient(EchoService, transport);
+    expect((await codeOf(client.echoNoRetry({ text: "x" }))).code).toBe(Code.Unimplemented);
+    const err = await codeOf(
+      (async () => {
+        for await (const _ of client.echoServerStream({ text: "x", repeat: 1 })) {
+          // drain
+        }
+      })(),
+    );
+    expect(err.code).toBe(Code.Unimplemented);
+  });
+
+  it("maps a domain error to its code and message, with metadata", async () => {
+    const { transport, lines } = await start({
+      echo() {
+        throw new NotFoundError('model "m" not found');
+      },
+      echoNoRetry() {
+        throw new ConnectError("slow down", Code.ResourceExhausted, { "retry-after": "3" });
+      },
+      async *echoServerStream() {
+        yield { text: "one", index: 0 };
+        throw new NotFoundError("gone mid-stream");
+      },
+    });
+    const client = createClient(EchoService, transport);
+    const notFound = await codeOf(client.echo({ text: "x" }));
+    expect(notFound.code).toBe(Code.NotFound);
+    expect(notFound.rawMessage).toBe('model "m" not found');
+
+    const exhausted = await codeOf(client.echoNoRetry({ text: "x" }));
+    expect(exhausted.code).toBe(Code.ResourceExhausted);
+    expect(exhausted.metadata.get("retry-after")).toBe("3");
+
+    const received: string[] = [];
+    const midStream = await codeOf(
+      (async () => {
+        for await (const res of client.echoServerStream({ text: "x", repeat: 1 })) received.push(res.text);
+      })(),
+    );
+    expect(received).toEqual(["one"]);
+    expect(midStream.code).toBe(Code.NotFound);
+    expect(midStream.rawMessage).toBe("gone mid-stream");
+    expect(lines().filter((line) => line.level === 50)).toEqual([]);
+  });
+
+  it("hides an unexpected error behind INTERNAL and logs its cause", async () => {
+    const { transport, lines } = await start({
+      echo() {
+        throw new Error("db password is hunter2");
+      },
+    });
+    const err = await codeOf(createClient(EchoService, transport).echo({ text: "x" }));
+    expect(err.code).toBe(Code.Internal);
+    expect(err.rawMessage).toBe("internal error");
+    expect(err.rawMessage).not.toContain("hunter2");
+    const errorLines = lines().filter((line) => line.level === 50);
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toMatchObject({ rpc: "seam.testing.v1.EchoService/Echo" });
+    expect(JSON.stringify(errorLines[0])).toContain("hunter2");
+  });
+
+  it("passes the client deadline to the handler and reports DEADLINE_EXCEEDED", async () => {
+    let remaining: number | undefined;
+    let handlerSaw: Promise<unknown> = Promise.resolve();
+    const { transport, lines } = await start({
+      async echo(_req, ctx: HandlerContext) {
+        remaining = ctx.timeoutMs();
+        handlerSaw = aborted(ctx.signal);
+        await handlerSaw;
+        throw new Error("aborted by the deadline");
+      },
+    });
+    const err = await codeOf(createClient(EchoService, transport).echo({ text: "x" }, { timeoutMs: 300 }));
+    expect(err.code).toBe(Code.DeadlineExceeded);
+    expect(remaining).toBeGreaterThan(0);
+    expect(remaining).toBeLessThanOrEqual(300);
+    const reason = await handlerSaw;
+    expect(reason).toBeInstanceOf(ConnectError);
+    expect((reason as ConnectError).code).toBe(Code.DeadlineExceeded);
+    // An expired call is an outcome, not a fault: nothing at error level.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(lines().filter((line) => line.level === 50)).toEqual([]);
+  });
+
+  it("aborts ctx.signal when the client cancels", async () => {
+    let started: () => void = () => {};
+    const handlerStarted = new Promise<void>((resolve) => (started = resolve));
+    let handlerAborted: Promise<unknown> = Promise.resolve();
+    const { transport, lines } = await start({
+      async *echoServerStream(_req, ctx) {
+        handlerAborted = aborted(ctx.signal);
+        started();
+        await handlerAborted;
+        if (ctx.signal.aborted) throw new Error("stopped");
+        yield { text: "unreachable", index: 0 };
+      },
+    });
+    const controller = new AbortController();
+    const call = (async () => {
+      for await (const _ of createClient(EchoService, transport).echoServerStream(
+        { text: "x", repeat: 1 },
+        { signal: controller.signal },
+      )) {
+        // never yields
+      }
+    })();
+    await handlerStarted;
+    controller.abort();
+    expect((await codeOf(call)).code).toBe(Code.Canceled);
+    const reason = await handlerAborted;
+    expect((reason as ConnectError).code).toBe(Code.Canceled);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(lines().filter((line) => line.level === 50)).toEqual([]);
+  });
+
+  it("refuses a message over the receive limit with RESOURCE_EXHAUSTED", async () => {
+    const { transport } = await start(echoImpl, { maxReceiveMessageBytes: 1024 });
+    const client = createClient(EchoService, transport);
+    expect((await client.echo({ text: "small", payload: new Uint8Array(100) })).text).toBe("small");
+    const err = await codeOf(client.echo({ text: "big", payload: new Uint8Array(4096) }));
+    expect(err.code).toBe(Code.ResourceExhausted);
+  });
+
+  it("refuses a response over the client's receive limit with RESOURCE_EXHAUSTED", async () => {
+    const { logger } = createCapturingLogger();
+    const server = createGrpcServer({ logger }).register(EchoService, echoImpl);
+    const port = await server.listen("127.0.0.1", 0);
+    const transport = createGrpcTransport({ address: `127.0.0.1:${port}`, maxReceiveMessageBytes: 1024 });
+    cleanups.push(
+      () => server.shutdown(1_000),
+      () => transport.close(),
+    );
+    const err = await codeOf(
+      createClient(EchoService, transport).echo({ text: "x", payload: new Uint8Array(4096) }),
+    );
+    expect(err.code).toBe(Code.ResourceExhausted);
+  });
+});

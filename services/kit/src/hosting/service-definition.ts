@@ -1,0 +1,71 @@
+import {
+  create,
+  type DescMessage,
+  type DescService,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import type { ServiceDefinition } from "@grpc/grpc-js";
+
+type Msg = MessageShape<DescMessage>;
+type MsgInit = MessageInitShape<DescMessage>;
+
+/**
+ * A grpc-js method definition over protobuf-es messages: serializers accept init
+ * objects (what handlers return and clients pass), deserializers yield messages.
+ */
+export interface ProtobufMethodDefinition {
+  readonly path: string;
+  readonly originalName: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+  readonly requestSerialize: (value: MsgInit) => Buffer;
+  readonly requestDeserialize: (bytes: Buffer) => Msg;
+  readonly responseSerialize: (value: MsgInit) => Buffer;
+  readonly responseDeserialize: (bytes: Buffer) => Msg;
+}
+
+function serializer(schema: DescMessage): (value: MsgInit) => Buffer {
+  return (value) => {
+    // Handlers and clients may pass init objects; create() returns real messages unchanged.
+    const bytes = toBinary(schema, create(schema, value));
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+function deserializer(schema: DescMessage): (bytes: Buffer) => Msg {
+  return (bytes) => fromBinary(schema, bytes);
+}
+
+/** The grpc-js method definitions of a service, keyed by the methods' local names. */
+export function createProtobufMethodDefinitions(
+  service: DescService,
+): Record<string, ProtobufMethodDefinition> {
+  const definitions: Record<string, ProtobufMethodDefinition> = {};
+  for (const method of service.methods) {
+    definitions[method.localName] = {
+      path: `/${service.typeName}/${method.name}`,
+      originalName: method.localName,
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: serializer(method.input),
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializer(method.output),
+      responseDeserialize: deserializer(method.output),
+    };
+  }
+  return definitions;
+}
+
+/**
+ * Maps a protobuf-es service descriptor to a grpc-js service definition: path
+ * `/${service.typeName}/${method.name}`, binary (de)serialization with the method's
+ * schemas, streaming flags from `method.methodKind`. Keys are the methods' local
+ * names, the same keys as a connect-es `ServiceImpl`.
+ */
+export function createGrpcServiceDefinition(service: DescService): ServiceDefinition {
+  // grpc-js types a definition with one message type per direction; ours differ by shape only.
+  return createProtobufMethodDefinitions(service) as unknown as ServiceDefinition;
+}
