@@ -2,7 +2,9 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "proto/gen/**", "**/*.js", "**/*.mjs", "vitest.config.ts"] },
+  {
+    ignores: ["**/dist/**", "**/node_modules/**", "proto/gen/**", "**/*.js", "**/*.mjs", "vitest.config.ts"],
+  },
   {
     files: ["**/*.ts"],
     languageOptions: {

@@ -6,7 +6,12 @@ export default defineConfig({
   resolve: { conditions: ["source"] },
   ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
   test: {
-    include: ["services/*/src/**/*.test.ts", "gateway/src/**/*.test.ts", "cli/src/**/*.test.ts", "test/**/*.test.ts"],
+    include: [
+      "services/*/src/**/*.test.ts",
+      "gateway/src/**/*.test.ts",
+      "cli/src/**/*.test.ts",
+      "test/**/*.test.ts",
+    ],
     exclude: ["**/node_modules/**", "**/dist/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -3,7 +3,8 @@
 // the .proto files are the source of truth and proto/gen must match them.
 import { execFileSync } from "node:child_process";
 
-const run = (cmd, args) => execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+const run = (cmd, args) =>
+  execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
 
 const before = run("git", ["status", "--porcelain", "--untracked-files=all", "proto/gen"]);
 run("npx", ["--no-install", "buf", "generate"]);

@@ -6,7 +6,10 @@ export class UsageError extends Error {
 }
 
 /** Parses repeated `key=value` options into a map; values may contain "=". */
-export function parseKeyValues(values: readonly string[] | undefined, option: string): Record<string, string> {
+export function parseKeyValues(
+  values: readonly string[] | undefined,
+  option: string,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of values ?? []) {
     const eq = item.indexOf("=");
@@ -17,7 +20,10 @@ export function parseKeyValues(values: readonly string[] | undefined, option: st
 }
 
 /** Parses repeated `key=number` options (metrics). */
-export function parseKeyNumbers(values: readonly string[] | undefined, option: string): Record<string, number> {
+export function parseKeyNumbers(
+  values: readonly string[] | undefined,
+  option: string,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [key, raw] of Object.entries(parseKeyValues(values, option))) {
     const value = Number(raw);
@@ -31,6 +37,7 @@ export function parseKeyNumbers(values: readonly string[] | undefined, option: s
 
 /** Parses a positive integer argument (a version number). */
 export function parsePositiveInt(raw: string | undefined, what: string): bigint {
-  if (raw === undefined || !/^[1-9][0-9]*$/.test(raw)) throw new UsageError(`${what} must be a positive whole number`);
+  if (raw === undefined || !/^[1-9][0-9]*$/.test(raw))
+    throw new UsageError(`${what} must be a positive whole number`);
   return BigInt(raw);
 }

@@ -14,7 +14,12 @@ export function createOutput(stream: NodeJS.WritableStream = process.stdout): Ou
     table: (header, rows) => {
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
       for (const row of [header, ...rows]) {
-        stream.write(`${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd()}\n`);
+        stream.write(
+          `${row
+            .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+            .join("  ")
+            .trimEnd()}\n`,
+        );
       }
     },
     json: (value) => {

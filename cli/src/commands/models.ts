@@ -7,8 +7,8 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import {
   ArtifactFormat,
-  type ModelVersion,
   ModelRegistryService,
+  type ModelVersion,
   type RegisteredModel,
   type UploadModelVersionRequestSchema,
 } from "@seam/proto/seam/registry/v1/registry_pb";
@@ -49,20 +49,31 @@ export async function runModelsCommand(argv: string[], transport: Transport, out
     case "delete":
       return deleteModel(registry, rest, out);
     default:
-      throw new UsageError(command === undefined ? "missing models command" : `unknown models command "${command}"`);
+      throw new UsageError(
+        command === undefined ? "missing models command" : `unknown models command "${command}"`,
+      );
   }
 }
 
 async function listModels(registry: Registry, argv: string[], out: Output): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { prefix: { type: "string" }, tag: { type: "string", multiple: true }, json: { type: "boolean" } },
+    options: {
+      prefix: { type: "string" },
+      tag: { type: "string", multiple: true },
+      json: { type: "boolean" },
+    },
   });
   const tags = parseKeyValues(values.tag, "tag");
   const models: RegisteredModel[] = [];
   let pageToken = "";
   do {
-    const page = await registry.listModels({ namePrefix: values.prefix ?? "", tags, pageSize: 500, pageToken });
+    const page = await registry.listModels({
+      namePrefix: values.prefix ?? "",
+      tags,
+      pageSize: 500,
+      pageToken,
+    });
     models.push(...page.models);
     pageToken = page.nextPageToken;
   } while (pageToken !== "");
@@ -81,7 +92,11 @@ async function listModels(registry: Registry, argv: string[], out: Output): Prom
 }
 
 async function showModel(registry: Registry, argv: string[], out: Output): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean" } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: "boolean" } },
+  });
   const ref = positionals[0];
   if (ref === undefined) throw new UsageError("show needs a model reference");
   if (ref.includes("@") || ref.includes(":")) {
@@ -158,7 +173,8 @@ async function uploadModel(registry: Registry, argv: string[], out: Output): Pro
 
 async function setAlias(registry: Registry, argv: string[], out: Output): Promise<void> {
   const [name, alias, rawVersion] = argv;
-  if (name === undefined || alias === undefined) throw new UsageError("set-alias needs <name> <alias> <version>");
+  if (name === undefined || alias === undefined)
+    throw new UsageError("set-alias needs <name> <alias> <version>");
   const version = parsePositiveInt(rawVersion, "version");
   const res = await registry.setAlias({ modelName: name, alias, version });
   const moved = res.previousVersion === 0n ? "" : ` (was version ${res.previousVersion})`;
@@ -211,7 +227,9 @@ async function downloadModel(registry: Registry, argv: string[], out: Output): P
     if (temp !== undefined) await rm(temp, { force: true });
     throw err;
   }
-  out.line(`saved ${version.modelName} version ${version.version} (${bytes} bytes, sha256 ${version.sha256}) to ${target}`);
+  out.line(
+    `saved ${version.modelName} version ${version.version} (${bytes} bytes, sha256 ${version.sha256}) to ${target}`,
+  );
 }
 
 async function deleteModel(registry: Registry, argv: string[], out: Output): Promise<void> {
@@ -239,7 +257,8 @@ function printVersion(v: ModelVersion, out: Output): void {
   out.line(`  metrics: ${formatMap(v.metrics)}`);
   out.line(`  params:  ${formatMap(v.params)}`);
   out.line(`  tags:    ${formatMap(v.tags)}`);
-  if (v.lineage !== undefined && v.lineage.datasetVersion !== "") out.line(`  dataset: ${v.lineage.datasetVersion}`);
+  if (v.lineage !== undefined && v.lineage.datasetVersion !== "")
+    out.line(`  dataset: ${v.lineage.datasetVersion}`);
   printSignature(v, out);
 }
 
@@ -248,7 +267,8 @@ function printSignature(v: ModelVersion, out: Output): void {
     ["input ", v.signature?.inputs ?? []],
     ["output", v.signature?.outputs ?? []],
   ] as const) {
-    for (const spec of specs) out.line(`  ${kind}  ${spec.name}: ${spec.elementType}[${spec.shape.join(", ")}]`);
+    for (const spec of specs)
+      out.line(`  ${kind}  ${spec.name}: ${spec.elementType}[${spec.shape.join(", ")}]`);
   }
 }
 
@@ -286,10 +306,17 @@ function versionToJson(v: ModelVersion) {
     params: v.params,
     tags: v.tags,
     signature: {
-      inputs: (v.signature?.inputs ?? []).map((s) => ({ name: s.name, elementType: s.elementType, shape: s.shape.map(Number) })),
-      outputs: (v.signature?.outputs ?? []).map((s) => ({ name: s.name, elementType: s.elementType, shape: s.shape.map(Number) })),
+      inputs: (v.signature?.inputs ?? []).map((s) => ({
+        name: s.name,
+        elementType: s.elementType,
+        shape: s.shape.map(Number),
+      })),
+      outputs: (v.signature?.outputs ?? []).map((s) => ({
+        name: s.name,
+        elementType: s.elementType,
+        shape: s.shape.map(Number),
+      })),
     },
     createTime: v.createTime === undefined ? null : timestampDate(v.createTime).toISOString(),
   };
 }
-

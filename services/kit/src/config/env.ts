@@ -35,4 +35,6 @@ export const byteSizeSchema = z.coerce.number().int().min(1024);
 export const hostSchema = z.string().min(1).default("127.0.0.1");
 
 /** Log level names pino knows. */
-export const logLevelSchema = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
+export const logLevelSchema = z
+  .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+  .default("info");

@@ -1,1 +1,1 @@
-export { ConfigError, byteSizeSchema, hostSchema, logLevelSchema, parseEnv, portSchema } from "./env.js";
+export { byteSizeSchema, ConfigError, hostSchema, logLevelSchema, parseEnv, portSchema } from "./env.js";
