@@ -1,1 +1,16 @@
-export {};
+export {
+  type BackendAddresses,
+  backendsEnvSchema,
+  connectBackends,
+  loadBackendAddresses,
+} from "./backends.js";
+export {
+  DEFAULT_MAX_REQUEST_BYTES,
+  type GatewayConfig,
+  gatewayEnvSchema,
+  loadGatewayConfig,
+} from "./config.js";
+export { createGateway, type Gateway, type GatewayOptions, type GatewayService } from "./gateway.js";
+export { DEFAULT_FORWARDED_HEADERS } from "./headers.js";
+export { runGateway } from "./main.js";
+export { createTracingInterceptor } from "./tracing.js";

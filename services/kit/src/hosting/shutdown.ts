@@ -19,7 +19,7 @@ export interface ShutdownHandlerOptions {
  * signal exits 1 at once. Returns a function that removes the handlers.
  */
 export function installShutdownHandlers(
-  server: GrpcServer,
+  server: Pick<GrpcServer, "shutdown">,
   logger: Logger,
   options: ShutdownHandlerOptions = {},
 ): () => void {

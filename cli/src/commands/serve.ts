@@ -1,0 +1,23 @@
+import { runGateway } from "@seam/gateway";
+import { runRegistry } from "@seam/registry";
+import { UsageError } from "../args.js";
+
+/** The services `seam serve <name>` can run, each as its own process. */
+export const SERVABLE = ["registry", "gateway"] as const;
+
+/** `seam serve <name>`: one service in this process, configured from the environment. */
+export async function runServe(argv: string[], env: Record<string, string | undefined>): Promise<void> {
+  const [name] = argv;
+  switch (name) {
+    case "registry":
+      return runRegistry(env);
+    case "gateway":
+      return runGateway(env);
+    default:
+      throw new UsageError(
+        name === undefined
+          ? "serve needs a service name"
+          : `unknown service "${name}" (one of: ${SERVABLE.join(", ")})`,
+      );
+  }
+}

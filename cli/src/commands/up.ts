@@ -1,0 +1,63 @@
+import { connectBackends, createGateway, loadGatewayConfig } from "@seam/gateway";
+import { parseEnv } from "@seam/kit/config";
+import { installShutdownHandlers } from "@seam/kit/hosting";
+import { createLogger } from "@seam/kit/logging";
+import { openStores } from "@seam/kit/storage";
+import { shutdownTelemetry } from "@seam/kit/telemetry";
+import { registryConfigSchema, startRegistryServer } from "@seam/registry";
+import type { Output } from "../output.js";
+
+/**
+ * `seam up`: every implemented service plus the gateway in one process, on the
+ * embedded stores under SEAM_DATA_DIR (or on Redis when REDIS_URL is set).
+ * Each service keeps its own gRPC port (with reflection), as it would alone.
+ */
+export async function runUp(env: Record<string, string | undefined>, out: Output): Promise<void> {
+  const registryConfig = parseEnv(registryConfigSchema, env);
+  const gatewayConfig = loadGatewayConfig(env);
+  const logger = createLogger({ service: "seam", level: registryConfig.LOG_LEVEL });
+  const stores = await openStores({
+    dataDir: registryConfig.SEAM_DATA_DIR,
+    ...(registryConfig.REDIS_URL === undefined ? {} : { redisUrl: registryConfig.REDIS_URL }),
+  });
+  const registry = await startRegistryServer(registryConfig, stores, logger.child({ component: "registry" }));
+  const registryAddress = `${dialableHost(registryConfig.REGISTRY_HOST)}:${registry.port}`;
+  const { services, transports } = connectBackends({ registry: registryAddress });
+  const gateway = createGateway({
+    services,
+    logger: logger.child({ component: "gateway" }),
+    maxRequestBytes: gatewayConfig.maxRequestBytes,
+    corsOrigins: gatewayConfig.corsOrigins,
+  });
+  const gatewayPort = await gateway.listen(gatewayConfig.host, gatewayConfig.port);
+
+  out.line(
+    `seam is up (storage: ${stores.kind === "redis" ? "redis" : `embedded in ${registryConfig.SEAM_DATA_DIR}`})`,
+  );
+  out.line(`  gateway   http://${gatewayConfig.host}:${gatewayPort}  (Connect, gRPC-Web, gRPC)`);
+  out.line(`  registry  ${registryConfig.REGISTRY_HOST}:${registry.port}  (gRPC, reflection on)`);
+  out.line("Ctrl-C stops it.");
+
+  installShutdownHandlers(
+    {
+      // Outside clients first, so nothing new reaches a service that is draining.
+      shutdown: async (graceMs) => {
+        await gateway.close();
+        await registry.server.shutdown(graceMs);
+      },
+    },
+    logger,
+    {
+      beforeExit: async () => {
+        for (const transport of transports) transport.close();
+        await stores.close();
+        await shutdownTelemetry();
+      },
+    },
+  );
+}
+
+// A server bound to every interface is reached through loopback from inside the process.
+function dialableHost(host: string): string {
+  return host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+}

@@ -1,0 +1,81 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ConfigError, parseEnv } from "@seam/kit/config";
+import { z } from "zod";
+import { UsageError } from "./args.js";
+import { MODELS_USAGE, runModelsCommand } from "./commands/models.js";
+import { runServe, SERVABLE } from "./commands/serve.js";
+import { runUp } from "./commands/up.js";
+import { createOutput, type Output } from "./output.js";
+
+const USAGE = `seam: the Seam ML platform
+
+  seam up                   run every service and the gateway in this process (npm start)
+  seam serve <name>         run one service in this process: ${SERVABLE.join(", ")}
+  seam models <command>     manage registered models through the gateway
+
+${MODELS_USAGE}
+
+Configuration comes from the environment: SEAM_DATA_DIR (./.seam), REDIS_URL, SEAM_GATEWAY_PORT (8080),
+REGISTRY_PORT (50051), SEAM_REGISTRY_ADDRESS, SEAM_GATEWAY_URL, LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT.`;
+
+const clientEnvSchema = z.object({
+  SEAM_GATEWAY_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8080"),
+});
+
+/**
+ * Runs the command line and resolves to the exit code: 0 success (servers keep
+ * running after it), 1 a failed call or bad configuration, 2 a usage error.
+ */
+export async function run(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+  out: Output = createOutput(),
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "up":
+        await runUp(env, out);
+        return 0;
+      case "serve":
+        await runServe(rest, env);
+        return 0;
+      case "models": {
+        const { SEAM_GATEWAY_URL } = parseEnv(clientEnvSchema, env);
+        // gRPC over HTTP/2 through the gateway: the only protocol that streams uploads both ways.
+        const transport = createGrpcTransport({ baseUrl: SEAM_GATEWAY_URL });
+        await runModelsCommand(rest, transport, out);
+        return 0;
+      }
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        out.line(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      err.write(`seam: ${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      err.write(`seam: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof ConnectError) {
+      const hint = error.code === Code.Unavailable ? " (is the gateway running? `seam up` starts it)" : "";
+      err.write(`seam: ${Code[error.code]}: ${error.rawMessage}${hint}\n`);
+      return 1;
+    }
+    if (error instanceof Error && "code" in error && typeof error.code === "string") {
+      err.write(`seam: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

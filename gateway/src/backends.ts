@@ -1,0 +1,42 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { parseEnv } from "@seam/kit/config";
+import { createGrpcTransport, type GrpcTransport } from "@seam/kit/hosting";
+import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
+import { z } from "zod";
+import type { GatewayService } from "./gateway.js";
+
+/** Where the gateway finds each internal service (host:port of its grpc-js server). */
+export const backendsEnvSchema = z.object({
+  SEAM_REGISTRY_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, "expected host:port")
+    .default("127.0.0.1:50051"),
+});
+
+/** Addresses of the internal services. */
+export interface BackendAddresses {
+  readonly registry: string;
+}
+
+/** Reads the backend addresses; throws ConfigError naming every bad variable. */
+export function loadBackendAddresses(
+  env: Record<string, string | undefined> = process.env,
+): BackendAddresses {
+  const parsed = parseEnv(backendsEnvSchema, env);
+  return { registry: parsed.SEAM_REGISTRY_ADDRESS };
+}
+
+/** The public services and one grpc-js transport per backend; close the transports on shutdown. */
+export function connectBackends(addresses: BackendAddresses): {
+  readonly services: GatewayService[];
+  readonly transports: GrpcTransport[];
+} {
+  const routes: Array<[DescService, string]> = [[ModelRegistryService, addresses.registry]];
+  const transports: GrpcTransport[] = [];
+  const services = routes.map(([service, address]) => {
+    const transport = createGrpcTransport({ address });
+    transports.push(transport);
+    return { service, transport };
+  });
+  return { services, transports };
+}

@@ -1,0 +1,97 @@
+import { resolveTelemetryConfig, type TelemetryConfig } from "./config.js";
+import { shouldIgnoreIncomingRequest } from "./untraced.js";
+
+/** Options of {@link startTelemetry}. */
+export interface TelemetryOptions {
+  /** service.name when OTEL_SERVICE_NAME is not set; "seam" when neither is. */
+  readonly serviceName?: string;
+  /** Where the OTEL_* variables are read from; process.env by default. */
+  readonly env?: Record<string, string | undefined>;
+}
+
+/** A started (or deliberately not started) telemetry pipeline. */
+export interface Telemetry {
+  /** Whether an SDK is running and exporting spans. */
+  readonly enabled: boolean;
+  readonly config: TelemetryConfig;
+  /** Flushes pending spans and stops the SDK. Idempotent; never rejects. */
+  shutdown(): Promise<void>;
+}
+
+// One SDK per process: a second start would patch modules twice.
+let current: Promise<Telemetry> | undefined;
+
+/**
+ * Starts the OpenTelemetry Node SDK once per process: grpc-js, http and ioredis
+ * instrumentations, W3C tracecontext propagation, and an OTLP/HTTP trace exporter
+ * configured by the standard OTEL_EXPORTER_OTLP_* variables. Without an endpoint
+ * nothing is loaded or started (`enabled: false`). Later calls return the first
+ * result. In ESM the loader hook must already be registered, which
+ * `@seam/kit/telemetry/register` does; call this directly only from CommonJS or tests.
+ */
+export function startTelemetry(options: TelemetryOptions = {}): Promise<Telemetry> {
+  current ??= start(options);
+  return current;
+}
+
+/** Flushes and stops the process's SDK if one was started; for a service's SIGTERM drain. */
+export async function shutdownTelemetry(): Promise<void> {
+  if (current === undefined) return;
+  await (await current).shutdown();
+}
+
+async function start(options: TelemetryOptions): Promise<Telemetry> {
+  const config = resolveTelemetryConfig(options.env ?? process.env, options.serviceName);
+  if (!config.enabled) return { enabled: false, config, shutdown: () => Promise.resolve() };
+
+  // Loaded only when tracing is on, so a process without an endpoint never pays for the SDK.
+  const [
+    { NodeSDK },
+    { BatchSpanProcessor },
+    { W3CTraceContextPropagator },
+    { resourceFromAttributes },
+    { ATTR_SERVICE_NAME },
+    { GrpcInstrumentation },
+    { HttpInstrumentation },
+    { IORedisInstrumentation },
+  ] = await Promise.all([
+    import("@opentelemetry/sdk-node"),
+    import("@opentelemetry/sdk-trace-base"),
+    import("@opentelemetry/core"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/semantic-conventions"),
+    import("@opentelemetry/instrumentation-grpc"),
+    import("@opentelemetry/instrumentation-http"),
+    import("@opentelemetry/instrumentation-ioredis"),
+  ]);
+  const { OTLPTraceExporter } =
+    config.protocol === "http/json"
+      ? await import("@opentelemetry/exporter-trace-otlp-http")
+      : await import("@opentelemetry/exporter-trace-otlp-proto");
+
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName }),
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl }))],
+    textMapPropagator: new W3CTraceContextPropagator(),
+    // Traces only: without these NodeSDK would also start OTLP metric and log exporters.
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      new GrpcInstrumentation(),
+      new HttpInstrumentation({ ignoreIncomingRequestHook: shouldIgnoreIncomingRequest }),
+      new IORedisInstrumentation(),
+    ],
+  });
+  sdk.start();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    enabled: true,
+    config,
+    shutdown() {
+      // A failed flush must not turn a clean exit into a crash: the spans are lost either way.
+      stopped ??= sdk.shutdown().catch(() => undefined);
+      return stopped;
+    },
+  };
+}
