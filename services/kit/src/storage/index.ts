@@ -1,1 +1,20 @@
-export type { BlobInfo, BlobPutOptions, BlobStore, EventBus, MetaCommit, MetaEntry, MetaRange, MetaStore, Stores } from "./ports.js";
+export { LmdbMetaStore } from "./lmdb-meta-store.js";
+export { LocalBlobStore } from "./local-blob-store.js";
+export { type EventBusOptions, MemoryEventBus } from "./memory-event-bus.js";
+export { type OpenStoresOptions, openStores } from "./open-stores.js";
+export type {
+  BlobInfo,
+  BlobPutOptions,
+  BlobStore,
+  EventBus,
+  MetaCommit,
+  MetaEntry,
+  MetaRange,
+  MetaStore,
+  Stores,
+} from "./ports.js";
+export { RedisBlobStore, type RedisBlobStoreOptions } from "./redis-blob-store.js";
+export { RedisEventBus, type RedisEventBusOptions } from "./redis-event-bus.js";
+export { RedisMetaStore, type RedisMetaStoreOptions } from "./redis-meta-store.js";
+export { scopeMetaStore } from "./scope-meta-store.js";
+export { type UpdateOptions, type UpdatePlan, updateWithRetry } from "./update-with-retry.js";

@@ -24,7 +24,8 @@ export interface MetaRange {
 
 /**
  * An atomic batch: every check must hold at commit time or nothing is written.
- * `expect: undefined` checks that the key is absent.
+ * `expect: undefined` checks that the key is absent. Deletes apply after puts, so a
+ * key both put and deleted in one batch ends up absent.
  */
 export interface MetaCommit {
   readonly checks?: ReadonlyArray<{ readonly key: string; readonly expect: Uint8Array | undefined }>;
@@ -68,7 +69,10 @@ export interface BlobPutOptions {
 export interface BlobStore {
   put(content: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: BlobPutOptions): Promise<BlobInfo>;
   /** Streams the content in chunks of at most `chunkSize` bytes; NotFoundError when absent. */
-  get(sha256: string, options?: { readonly chunkSize?: number; readonly signal?: AbortSignal }): AsyncIterable<Uint8Array>;
+  get(
+    sha256: string,
+    options?: { readonly chunkSize?: number; readonly signal?: AbortSignal },
+  ): AsyncIterable<Uint8Array>;
   stat(sha256: string): Promise<BlobInfo | undefined>;
   /** Removes the blob; resolves false when it was not there. */
   delete(sha256: string): Promise<boolean>;

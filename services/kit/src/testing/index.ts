@@ -1,1 +1,2 @@
-export {};
+export { OtlpReceiver, type ReceivedSpan, SPAN_KIND } from "./otlp-receiver.js";
+export { type RedisServer, type RedisServerOptions, startRedisServer } from "./redis-server.js";

@@ -1,0 +1,173 @@
+/**
+ * Gateway overhead: GetModel through the gateway (Connect JSON over HTTP/1.1, and gRPC)
+ * against the same call straight to the registry over grpc-js, at concurrency 1 and 32.
+ * The suite runs as `seam up` in a child process; the load comes from this process.
+ *
+ * Targets (issue 2): at concurrency 1 the gateway adds at most 0.5 ms to p50;
+ * at concurrency 32 its throughput is at least half of the direct path.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport } from "@seam/kit/hosting";
+import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
+
+type Registry = Client<typeof ModelRegistryService>;
+
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
+const WARMUP_CALLS = 500;
+const ADDED_P50_BUDGET_MS = 0.5;
+const MIN_THROUGHPUT_RATIO = 0.5;
+
+interface Measurement {
+  readonly p50: number;
+  readonly p99: number;
+  readonly rps: number;
+  readonly calls: number;
+}
+
+async function main(): Promise<void> {
+  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const dir = await mkdtemp(join(tmpdir(), "seam-bench-"));
+  const seam = spawn(process.execPath, [join(repoRoot, "cli", "dist", "main.js"), "up"], {
+    env: {
+      ...process.env,
+      SEAM_DATA_DIR: dir,
+      SEAM_GATEWAY_PORT: "0",
+      REGISTRY_PORT: "0",
+      LOG_LEVEL: "warn",
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    const { gatewayUrl, registryAddress } = await waitForAddresses(seam.stdout);
+    const gatewayAddress = new URL(gatewayUrl).host;
+    const transports: Array<Transport & { close?: () => void }> = [];
+    const client = (transport: Transport & { close?: () => void }): Registry => {
+      transports.push(transport);
+      return createClient(ModelRegistryService, transport);
+    };
+    // Same client library for both gRPC paths, so the difference is the gateway hop alone.
+    const direct = client(createGrpcTransport({ address: registryAddress, retry: false }));
+    const viaGatewayGrpc = client(createGrpcTransport({ address: gatewayAddress, retry: false }));
+    const viaGatewayJson = client(
+      createConnectTransport({ baseUrl: gatewayUrl, httpVersion: "1.1", useBinaryFormat: false }),
+    );
+
+    await direct.createModel({
+      name: "bench-model",
+      description: "gateway overhead benchmark",
+      tags: { a: "b" },
+    });
+
+    const paths: Array<[string, Registry]> = [
+      ["direct grpc-js", direct],
+      ["gateway gRPC", viaGatewayGrpc],
+      ["gateway Connect JSON", viaGatewayJson],
+    ];
+    const results = new Map<string, Measurement>();
+    for (const concurrency of [1, 32]) {
+      for (const [name, registry] of paths) {
+        const m = await measure(registry, concurrency);
+        results.set(`${name}@${concurrency}`, m);
+        console.log(
+          `${name.padEnd(22)} c=${String(concurrency).padStart(2)}  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  ${m.rps.toFixed(0)} req/s  (${m.calls} calls)`,
+        );
+      }
+    }
+    for (const t of transports) t.close?.();
+
+    const get = (key: string): Measurement => results.get(key) as Measurement;
+    const d1 = get("direct grpc-js@1");
+    const d32 = get("direct grpc-js@32");
+    console.log("");
+    for (const [label, key] of [
+      ["grpc", "gateway gRPC"],
+      ["connect_json", "gateway Connect JSON"],
+    ] as const) {
+      const g1 = get(`${key}@1`);
+      const added = g1.p50 - d1.p50;
+      console.log(
+        `gateway ${label}: adds ${added.toFixed(3)} ms to p50 at c=1 (budget ${ADDED_P50_BUDGET_MS} ms)`,
+      );
+      result(
+        `gateway_${label}_p50_c1`,
+        g1.p50,
+        "ms",
+        d1.p50,
+        `value-ref<=${ADDED_P50_BUDGET_MS}ms`,
+        added <= ADDED_P50_BUDGET_MS,
+      );
+    }
+    for (const [label, key] of [
+      ["grpc", "gateway gRPC"],
+      ["connect_json", "gateway Connect JSON"],
+    ] as const) {
+      const g32 = get(`${key}@32`);
+      result(
+        `gateway_${label}_throughput_c32`,
+        g32.rps,
+        "req/s",
+        d32.rps,
+        `ratio>=${MIN_THROUGHPUT_RATIO}`,
+        g32.rps / d32.rps >= MIN_THROUGHPUT_RATIO,
+      );
+    }
+  } finally {
+    seam.kill("SIGTERM");
+    await new Promise((resolve) => seam.once("exit", resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(registry: Registry, concurrency: number): Promise<Measurement> {
+  for (let i = 0; i < WARMUP_CALLS; i++) await registry.getModel({ name: "bench-model" });
+  const latencies: number[] = [];
+  const end = performance.now() + DURATION_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        await registry.getModel({ name: "bench-model" });
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsedS = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { p50: at(0.5), p99: at(0.99), rps: latencies.length / elapsedS, calls: latencies.length };
+}
+
+function result(name: string, value: number, unit: string, ref: number, target: string, met: boolean): void {
+  const fmt = (n: number): string => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(3));
+  console.log(
+    `RESULT ${name} value=${fmt(value)} ${unit} ref=${fmt(ref)} ratio=${(value / ref).toFixed(3)} target=${target} met=${met ? "yes" : "no"}`,
+  );
+}
+
+function waitForAddresses(
+  stdout: NodeJS.ReadableStream,
+): Promise<{ gatewayUrl: string; registryAddress: string }> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const timer = setTimeout(() => reject(new Error(`seam up did not start:\n${text}`)), 30_000);
+    stdout.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      const gateway = text.match(/gateway\s+(http:\/\/[\d.]+:\d+)/);
+      const registry = text.match(/registry\s+([\d.]+:\d+)/);
+      if (gateway?.[1] !== undefined && registry?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve({ gatewayUrl: gateway[1], registryAddress: registry[1] });
+      }
+    });
+  });
+}
+
+await main();

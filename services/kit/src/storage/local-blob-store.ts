@@ -1,0 +1,134 @@
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { NotFoundError, ResourceExhaustedError } from "../errors/index.js";
+import { abortable } from "./internal/abortable.js";
+import { checkSha256, checkSize, DEFAULT_CHUNK_SIZE } from "./internal/blob-address.js";
+import type { BlobInfo, BlobPutOptions, BlobStore } from "./ports.js";
+
+/**
+ * {@link BlobStore} in a local directory: `<dir>/sha256/ab/cdef…` holds the blob
+ * whose sha256 is `abcdef…`. A put streams into `<dir>/tmp/` while hashing, fsyncs,
+ * then renames into place, so a blob file is always complete; anything that stops a
+ * put (limit, abort, error) removes its temp file.
+ */
+export class LocalBlobStore implements BlobStore {
+  readonly #dir: string;
+
+  /** Uses (creating on first put) the directory `dir`. */
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+
+  async put(
+    content: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    options: BlobPutOptions = {},
+  ): Promise<BlobInfo> {
+    checkSize("maxBytes", options.maxBytes, 0);
+    const tmpDir = join(this.#dir, "tmp");
+    await mkdir(tmpDir, { recursive: true });
+    const tmp = join(tmpDir, randomUUID());
+    const file = await open(tmp, "wx");
+    let closed = false;
+    try {
+      const hash = createHash("sha256");
+      let size = 0;
+      for await (const chunk of abortable(content, options.signal)) {
+        size += chunk.byteLength;
+        if (options.maxBytes !== undefined && size > options.maxBytes) {
+          throw new ResourceExhaustedError(`blob is larger than the limit of ${options.maxBytes} bytes`);
+        }
+        hash.update(chunk);
+        await file.write(chunk);
+      }
+      await file.sync();
+      await file.close();
+      closed = true;
+      const sha256 = hash.digest("hex");
+      const target = this.#path(sha256);
+      if (await exists(target)) {
+        await rm(tmp, { force: true }); // same content already stored: dedupe
+      } else {
+        await mkdir(join(target, ".."), { recursive: true });
+        await rename(tmp, target);
+        await syncDir(join(target, ".."));
+      }
+      return { sha256, size };
+    } catch (err) {
+      if (!closed) await file.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async *get(
+    sha256: string,
+    options: { readonly chunkSize?: number; readonly signal?: AbortSignal } = {},
+  ): AsyncIterable<Uint8Array> {
+    checkSha256(sha256);
+    checkSize("chunkSize", options.chunkSize, 1);
+    const path = this.#path(sha256);
+    // Open before streaming so a missing blob is NotFound, not a stream error midway.
+    const handle = await open(path, "r").catch((err: unknown) => {
+      throw isNotFound(err) ? new NotFoundError(`blob ${sha256} not found`) : err;
+    });
+    const stream = createReadStream("", {
+      fd: handle,
+      highWaterMark: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    for await (const chunk of stream) yield chunk as Buffer;
+  }
+
+  async stat(sha256: string): Promise<BlobInfo | undefined> {
+    checkSha256(sha256);
+    try {
+      return { sha256, size: (await stat(this.#path(sha256))).size };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async delete(sha256: string): Promise<boolean> {
+    checkSha256(sha256);
+    try {
+      await rm(this.#path(sha256));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  #path(sha256: string): string {
+    return join(this.#dir, "sha256", sha256.slice(0, 2), sha256.slice(2));
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+// The rename is only durable once the directory entry is on disk too.
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === "ENOENT";
+}

@@ -1,0 +1,123 @@
+import { join, resolve } from "node:path";
+import { Redis } from "ioredis";
+import { LmdbMetaStore } from "./lmdb-meta-store.js";
+import { LocalBlobStore } from "./local-blob-store.js";
+import { MemoryEventBus } from "./memory-event-bus.js";
+import type { MetaStore, Stores } from "./ports.js";
+import { RedisBlobStore } from "./redis-blob-store.js";
+import { RedisEventBus } from "./redis-event-bus.js";
+import { RedisMetaStore } from "./redis-meta-store.js";
+import { scopeMetaStore } from "./scope-meta-store.js";
+
+/** Options of {@link openStores}. */
+export interface OpenStoresOptions {
+  /** Directory of the embedded stores: LMDB in `<dataDir>/meta`, blobs in `<dataDir>/blobs`. */
+  readonly dataDir: string;
+  /** When set, all three ports use this Redis (`redis://…`) instead and `dataDir` is unused. */
+  readonly redisUrl?: string;
+  /** Scopes the meta store to this namespace (see {@link scopeMetaStore}); blobs and events stay shared. */
+  readonly namespace?: string;
+  /** Prefix of every Redis key and channel (default `"seam:"`), to share one Redis between deployments. */
+  readonly redisKeyPrefix?: string;
+}
+
+/**
+ * Opens the ports a process runs on: embedded (LMDB, local directory, in-process bus)
+ * unless `redisUrl` is given, then Redis for all three. Fails fast when Redis is unreachable.
+ *
+ * Embedded stores opened on the same `dataDir` in one process are shared (reference
+ * counted), so services hosted together see each other's events; only the last
+ * `close()` closes them. `close()` of Redis stores quits their connections.
+ */
+export async function openStores(options: OpenStoresOptions): Promise<Stores> {
+  const scope = (meta: MetaStore): MetaStore =>
+    options.namespace === undefined ? meta : scopeMetaStore(meta, options.namespace);
+  return options.redisUrl === undefined
+    ? openEmbedded(resolve(options.dataDir), scope)
+    : openRedis(options.redisUrl, options.redisKeyPrefix ?? "seam:", scope);
+}
+
+interface Embedded {
+  readonly meta: LmdbMetaStore;
+  readonly blobs: LocalBlobStore;
+  readonly events: MemoryEventBus;
+  refs: number;
+}
+
+const embedded = new Map<string, Embedded>();
+
+function openEmbedded(dataDir: string, scope: (meta: MetaStore) => MetaStore): Stores {
+  let shared = embedded.get(dataDir);
+  if (shared === undefined) {
+    shared = {
+      meta: new LmdbMetaStore(join(dataDir, "meta")),
+      blobs: new LocalBlobStore(join(dataDir, "blobs")),
+      events: new MemoryEventBus(),
+      refs: 0,
+    };
+    embedded.set(dataDir, shared);
+  }
+  shared.refs++;
+  const held = shared;
+  let closed = false;
+  return {
+    kind: "embedded",
+    meta: scope(held.meta),
+    blobs: held.blobs,
+    events: held.events,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (--held.refs > 0) return;
+      embedded.delete(dataDir);
+      await held.events.close();
+      await held.blobs.close();
+      await held.meta.close();
+    },
+  };
+}
+
+async function openRedis(
+  url: string,
+  keyPrefix: string,
+  scope: (meta: MetaStore) => MetaStore,
+): Promise<Stores> {
+  const redis = new Redis(url, { lazyConnect: true });
+  // Errors reach callers through rejected commands; ioredis reconnects by itself.
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`cannot connect to Redis at ${redactUrl(url)}`, { cause: err });
+  }
+  const meta = new RedisMetaStore({ redis, keyPrefix: `${keyPrefix}meta:` });
+  const blobs = new RedisBlobStore({ redis, keyPrefix });
+  const events = new RedisEventBus({ redis, keyPrefix });
+  let closed = false;
+  return {
+    kind: "redis",
+    meta: scope(meta),
+    blobs,
+    events,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await events.close();
+      await blobs.close();
+      await meta.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+// A Redis URL may carry a password; it must not end up in logs.
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparseable URL)";
+  }
+}

@@ -1,0 +1,65 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
+import { type Client, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
+import { toConnectError } from "@seam/kit/errors";
+import type { ModelVersionMetadataSchema } from "@seam/proto/seam/registry/v1/registry_pb";
+import {
+  ModelRegistryService,
+  type ModelVersionMetadata,
+  type UploadModelVersionRequest,
+  UploadModelVersionRequestSchema,
+} from "@seam/proto/seam/registry/v1/registry_pb";
+import { ModelRegistry, type RegistryDeps } from "../service.js";
+
+/** A client of the registry service. */
+export type RegistryClient = Client<typeof ModelRegistryService>;
+
+/**
+ * Maps what handlers throw to Connect codes the way the kit's hosting adapter does, so
+ * in-memory tests see the same codes a grpc-js client would.
+ */
+export const mapDomainErrors: Interceptor = (next) => async (req) => {
+  try {
+    const res = await next(req);
+    if (!res.stream) return res;
+    const source = res.message;
+    async function* mapped() {
+      try {
+        yield* source;
+      } catch (err) {
+        throw toConnectError(err, req.signal);
+      }
+    }
+    return { ...res, message: mapped() };
+  } catch (err) {
+    throw toConnectError(err, req.signal);
+  }
+};
+
+/**
+ * Serves a registry in memory through Connect's router transport (real serialization of
+ * every message) and returns a client of it with the service.
+ */
+export function createTestRegistry(deps: RegistryDeps): { client: RegistryClient; service: ModelRegistry } {
+  const service = new ModelRegistry(deps);
+  const transport = createRouterTransport(({ service: route }) => route(ModelRegistryService, service), {
+    router: { interceptors: [mapDomainErrors] },
+  });
+  return { client: createClient(ModelRegistryService, transport), service };
+}
+
+/** An upload stream: the metadata, then the artifact in chunks of `chunkSize` bytes. */
+export async function* uploadStream(
+  metadata: MessageInitShape<typeof ModelVersionMetadataSchema>,
+  artifact: Uint8Array,
+  chunkSize = 1024,
+): AsyncGenerator<UploadModelVersionRequest> {
+  yield create(UploadModelVersionRequestSchema, {
+    payload: { case: "metadata", value: metadata as ModelVersionMetadata },
+  });
+  for (let i = 0; i < artifact.length; i += chunkSize) {
+    yield create(UploadModelVersionRequestSchema, {
+      payload: { case: "chunk", value: artifact.subarray(i, i + chunkSize) },
+    });
+  }
+}
