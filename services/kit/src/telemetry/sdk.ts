@@ -79,7 +79,8 @@ async function start(options: TelemetryOptions): Promise<Telemetry> {
     instrumentations: [
       new GrpcInstrumentation(),
       new HttpInstrumentation({ ignoreIncomingRequestHook: shouldIgnoreIncomingRequest }),
-      new IORedisInstrumentation(),
+      // Command names only: the arguments are stored values (protobuf records, blob chunks).
+      new IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
     ],
   });
   sdk.start();
