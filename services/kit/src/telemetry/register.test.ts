@@ -1,10 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { OtlpReceiver, SPAN_KIND } from "../testing/otlp-receiver.js";
 
 // These tests run the BUILT preload in real child processes: the loader hook only
 // exists at process start, so it cannot be exercised inside the test process.
@@ -13,64 +12,6 @@ const kitRoot = join(here, "..", "..");
 const registerJs = join(kitRoot, "dist", "telemetry", "register.js");
 const roundtripFixture = join(here, "testdata", "grpc-roundtrip.mjs");
 const noHookPreload = join(here, "testdata", "preload-without-hook.mjs");
-
-/** A span as the OTLP/JSON encoding carries it (only the fields asserted on). */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  serviceName: string;
-}
-
-const SPAN_KIND_SERVER = 2;
-const SPAN_KIND_CLIENT = 3;
-
-/** A minimal OTLP/HTTP collector accepting JSON on POST /v1/traces. */
-class Receiver {
-  readonly spans: OtlpSpan[] = [];
-  requests = 0;
-  readonly contentTypes: string[] = [];
-  private readonly server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      this.requests++;
-      if (req.method !== "POST" || req.url !== "/v1/traces") {
-        res.writeHead(404).end();
-        return;
-      }
-      const contentType = req.headers["content-type"] ?? "";
-      this.contentTypes.push(contentType);
-      if (contentType.startsWith("application/json")) {
-        this.collect(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-      }
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  // biome-ignore lint/suspicious/noExplicitAny: OTLP JSON walked defensively
-  private collect(body: any): void {
-    for (const resourceSpans of body.resourceSpans ?? []) {
-      const serviceName = resourceSpans.resource?.attributes?.find(
-        (a: { key: string }) => a.key === "service.name",
-      )?.value?.stringValue;
-      for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
-        for (const span of scopeSpans.spans ?? []) this.spans.push({ ...span, serviceName });
-      }
-    }
-  }
-}
 
 interface ChildResult {
   stdout: string;
@@ -128,13 +69,13 @@ function require_tsc(): string {
 }
 
 describe("register.js preload", () => {
-  let receiver: Receiver;
+  let receiver: OtlpReceiver;
   afterEach(async () => {
     await receiver.close();
   });
 
   it("exports linked grpc-js client and server spans from an ESM process, flushed on SIGTERM", async () => {
-    receiver = new Receiver();
+    receiver = new OtlpReceiver();
     const endpoint = await receiver.listen();
 
     const result = await runUntilReadyThenTerminate(
@@ -150,8 +91,8 @@ describe("register.js preload", () => {
     // No application SIGTERM handler: the preload flushes, then re-raises the signal.
     expect(result.signal).toBe("SIGTERM");
     const rpcSpans = receiver.spans.filter((s) => s.name.includes("seam.test.v1.EchoService/Echo"));
-    const server = rpcSpans.find((s) => s.kind === SPAN_KIND_SERVER);
-    const client = rpcSpans.find((s) => s.kind === SPAN_KIND_CLIENT);
+    const server = rpcSpans.find((s) => s.kind === SPAN_KIND.SERVER);
+    const client = rpcSpans.find((s) => s.kind === SPAN_KIND.CLIENT);
     expect(server, JSON.stringify(receiver.spans)).toBeDefined();
     expect(client, JSON.stringify(receiver.spans)).toBeDefined();
     expect(server?.traceId).toBe(client?.traceId);
@@ -160,7 +101,7 @@ describe("register.js preload", () => {
   });
 
   it("without the ESM hook, an SDK that exports fine sees no grpc-js spans", async () => {
-    receiver = new Receiver();
+    receiver = new OtlpReceiver();
     const endpoint = await receiver.listen();
 
     const result = await runUntilReadyThenTerminate(
@@ -177,7 +118,7 @@ describe("register.js preload", () => {
   });
 
   it("exports OTLP protobuf by default, to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given", async () => {
-    receiver = new Receiver();
+    receiver = new OtlpReceiver();
     const endpoint = await receiver.listen();
 
     const result = await runUntilReadyThenTerminate(
@@ -193,7 +134,7 @@ describe("register.js preload", () => {
   });
 
   it("with no endpoint set, exports nothing, and the process works and still exits on SIGTERM", async () => {
-    receiver = new Receiver();
+    receiver = new OtlpReceiver();
     await receiver.listen();
 
     const result = await runUntilReadyThenTerminate(

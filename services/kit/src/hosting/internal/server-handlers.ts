@@ -52,6 +52,11 @@ export interface HandlerOptions {
   readonly contextValues?: (call: GrpcCallInfo) => ContextValues;
 }
 
+// Aborting ctx.signal when a call ends releases whatever the handler still listens
+// with. A shared reason: abort() without one builds a DOMException per call, which
+// profiling showed as a few percent of a unary call's CPU time.
+const CALL_FINISHED = new ConnectError("the call has finished", Code.Canceled);
+
 function deadlineMs(call: ServerSurfaceCall): number {
   const deadline = call.getDeadline();
   return deadline instanceof Date ? deadline.getTime() : deadline;
@@ -137,7 +142,7 @@ function unary(spec: Extract<MethodImplSpec, { kind: "unary" }>, options: Handle
       } catch (err) {
         callback(failureStatus(err, ctx, options));
       } finally {
-        ctx.abort();
+        ctx.abort(CALL_FINISHED);
       }
     })();
   };
@@ -157,7 +162,7 @@ function clientStreaming(
       } catch (err) {
         callback(failureStatus(err, ctx, options));
       } finally {
-        ctx.abort();
+        ctx.abort(CALL_FINISHED);
       }
     })();
   };
@@ -178,7 +183,7 @@ function serverStreaming(
         const status = failureStatus(err, ctx, options);
         if (!call.cancelled) call.emit("error", status);
       } finally {
-        ctx.abort();
+        ctx.abort(CALL_FINISHED);
       }
     })();
   };
@@ -198,7 +203,7 @@ function bidiStreaming(
         const status = failureStatus(err, ctx, options);
         if (!call.cancelled) call.emit("error", status);
       } finally {
-        ctx.abort();
+        ctx.abort(CALL_FINISHED);
       }
     })();
   };
