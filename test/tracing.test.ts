@@ -78,9 +78,9 @@ describe.each([{ storage: "lmdb" as const }, { storage: "redis" as const }])(
       expect(registryServer.parentSpanId).toBe(grpcClient.spanId);
 
       // Spans carry names and keys, never the stored payload.
-    for (const span of spans) expect(JSON.stringify(span.attributes)).not.toContain("made in a trace");
+      for (const span of spans) expect(JSON.stringify(span.attributes)).not.toContain("made in a trace");
 
-    const storageSpans = spans.filter((s) => isStorageSpan(s, storage));
+      const storageSpans = spans.filter((s) => isStorageSpan(s, storage));
       expect(storageSpans.length).toBeGreaterThan(0);
       for (const span of storageSpans) {
         expect(span.serviceName).toBe("registry");

@@ -1,13 +1,13 @@
 import { type DescFile, type DescService, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { ReflectionService } from "@grpc/reflection";
-import { service as healthService } from "grpc-health-check";
+import { Health } from "@seam/proto/grpc/health/v1/health_pb";
 
 /** The proto-loader PackageDefinition shape @grpc/reflection reads, without a dependency on proto-loader. */
 type ReflectionPackageDefinition = ConstructorParameters<typeof ReflectionService>[0];
 
 /** The fully-qualified name of the grpc.health.v1 service every kit server hosts. */
-export const HEALTH_SERVICE_NAME = "grpc.health.v1.Health";
+export const HEALTH_SERVICE_NAME = Health.typeName;
 
 function collectFiles(file: DescFile, into: Map<string, DescFile>): void {
   if (into.has(file.proto.name)) return;
@@ -19,14 +19,15 @@ function collectFiles(file: DescFile, into: Map<string, DescFile>): void {
  * Builds the PackageDefinition @grpc/reflection indexes: it only reads
  * `fileDescriptorProtos` (serialized google.protobuf.FileDescriptorProto) of each
  * entry, so each entry carries one file — every registered service's file and its
- * transitive imports — encoded from the protobuf-es descriptors. The health
- * service's own descriptor comes from grpc-health-check's loaded definition.
+ * transitive imports, grpc.health.v1 included — encoded from the protobuf-es descriptors.
  */
 export function createReflectionPackageDefinition(
   services: readonly DescService[],
 ): ReflectionPackageDefinition {
   const files = new Map<string, DescFile>();
-  for (const service of services) collectFiles(service.file, files);
+  // The health service is described from the same vendored proto grpc-health-check serves,
+  // so reflection clients (buf curl, grpcurl) can resolve it like any other service.
+  for (const service of [...services, Health]) collectFiles(service.file, files);
   const definition: Record<string, { format: string; type: object; fileDescriptorProtos: Buffer[] }> = {};
   for (const [name, file] of files) {
     const bytes = toBinary(FileDescriptorProtoSchema, file.proto);
@@ -36,8 +37,6 @@ export function createReflectionPackageDefinition(
       fileDescriptorProtos: [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)],
     };
   }
-  const healthCheck = healthService.Check;
-  if (healthCheck !== undefined) definition[`service:${HEALTH_SERVICE_NAME}`] = healthCheck.requestType;
   return definition as unknown as ReflectionPackageDefinition;
 }
 
