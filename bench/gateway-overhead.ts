@@ -80,6 +80,7 @@ async function main(): Promise<void> {
       }
     }
     for (const t of transports) t.close?.();
+    await printFloor(repoRoot);
 
     const get = (key: string): Measurement => results.get(key) as Measurement;
     const d1 = get("direct grpc-js@1");
@@ -121,6 +122,52 @@ async function main(): Promise<void> {
     seam.kill("SIGTERM");
     await new Promise((resolve) => seam.once("exit", resolve));
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What the gateway's stack costs before any of Seam's code: the p50 of a bare
+ * connect-node server and of a bare grpc-js server answering a constant. Their
+ * difference plus one grpc-js round trip is the least a connect-node gateway
+ * forwarding over grpc-js can add on this machine.
+ */
+async function printFloor(repoRoot: string): Promise<void> {
+  const floor = spawn(process.execPath, [join(repoRoot, "bench", "dist", "floor-servers.js")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    const ports = await new Promise<{ grpcjs: string; connect: string }>((resolve, reject) => {
+      let text = "";
+      const timer = setTimeout(() => reject(new Error(`floor servers did not start:\n${text}`)), 30_000);
+      floor.stdout.on("data", (chunk: Buffer) => {
+        text += chunk.toString();
+        const grpcjs = text.match(/grpcjs (\d+)/)?.[1];
+        const connect = text.match(/connect (\d+)/)?.[1];
+        if (grpcjs !== undefined && connect !== undefined) {
+          clearTimeout(timer);
+          resolve({ grpcjs, connect });
+        }
+      });
+    });
+    const bareGrpcTransport = createGrpcTransport({ address: `127.0.0.1:${ports.grpcjs}`, retry: false });
+    const bareConnectTransport = createGrpcTransport({ address: `127.0.0.1:${ports.connect}`, retry: false });
+    const bareGrpc = await measure(createClient(ModelRegistryService, bareGrpcTransport), 1);
+    const bareConnect = await measure(createClient(ModelRegistryService, bareConnectTransport), 1);
+    bareGrpcTransport.close();
+    bareConnectTransport.close();
+    // connect-node's extra cost over grpc-js, plus one grpc-js round trip to the backend.
+    const floorMs = bareConnect.p50;
+    console.log("");
+    console.log(
+      `floor: bare grpc-js server p50 ${bareGrpc.p50.toFixed(3)} ms, bare connect-node server p50 ${bareConnect.p50.toFixed(3)} ms`,
+    );
+    console.log(
+      `floor: a connect-node gateway forwarding over grpc-js adds at least ~${floorMs.toFixed(3)} ms here ` +
+        `(connect-node's extra ${(bareConnect.p50 - bareGrpc.p50).toFixed(3)} ms + one grpc-js round trip ${bareGrpc.p50.toFixed(3)} ms)`,
+    );
+  } finally {
+    floor.kill("SIGTERM");
+    await new Promise((resolve) => floor.once("exit", resolve));
   }
 }
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createServer as createHttp1Server } from "node:http";
 import { createServer as createHttp2Server, type ServerHttp2Session } from "node:http2";
 import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
@@ -58,6 +59,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const logger = options.logger;
   const forwardedHeaders = new Set((options.forwardedHeaders ?? DEFAULT_FORWARDED_HEADERS).map(lower));
   const shutdown = new AbortController();
+  // Every running call listens on this one signal: hundreds at once are normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const handleCors = createCorsHandler(options.corsOrigins ?? ["*"], forwardedHeaders);
   const handleRpc = connectNodeAdapter({
     routes(router) {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { DescService } from "@bufbuild/protobuf";
 import {
   Code,
@@ -110,6 +111,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const health = new HealthImplementation({ "": "NOT_SERVING" });
   const services: DescService[] = [];
   const shutdownController = new AbortController();
+  // Every running call listens on this one signal: hundreds at once are normal, not a leak.
+  setMaxListeners(0, shutdownController.signal);
   const handlerOptions = {
     logger,
     shutdownSignal: shutdownController.signal,
