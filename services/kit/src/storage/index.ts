@@ -17,4 +17,10 @@ export { RedisBlobStore, type RedisBlobStoreOptions } from "./redis-blob-store.j
 export { RedisEventBus, type RedisEventBusOptions } from "./redis-event-bus.js";
 export { RedisMetaStore, type RedisMetaStoreOptions } from "./redis-meta-store.js";
 export { scopeMetaStore } from "./scope-meta-store.js";
-export { type UpdateOptions, type UpdatePlan, updateWithRetry } from "./update-with-retry.js";
+export {
+  type CommitAttempt,
+  commitWithRetry,
+  type UpdateOptions,
+  type UpdatePlan,
+  updateWithRetry,
+} from "./update-with-retry.js";

@@ -1,7 +1,7 @@
 import { clone, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "@seam/kit/errors";
-import type { BlobStore, MetaStore } from "@seam/kit/storage";
+import { type BlobStore, commitWithRetry, type MetaStore } from "@seam/kit/storage";
 import {
   ArtifactFormat,
   type Lineage,
@@ -13,7 +13,6 @@ import {
   type Signature,
 } from "@seam/proto/seam/registry/v1/registry_pb";
 import type { ModelReference } from "../names.js";
-import { commitWithRetry } from "./cas.js";
 import { RegistryKeys } from "./keys.js";
 
 // Value of blob reference markers; its presence is what counts.
@@ -153,7 +152,7 @@ export class RegistryStore {
         next.updateTime = timestampNow();
         return { batch: this.modelChange(name, raw, next), result: next };
       },
-      signal,
+      signal === undefined ? {} : { signal },
     );
   }
 
@@ -183,7 +182,7 @@ export class RegistryStore {
           result: [...new Set(versions.map((v) => v.sha256))],
         };
       },
-      signal,
+      signal === undefined ? {} : { signal },
     );
   }
 
@@ -301,7 +300,7 @@ export class RegistryStore {
           result: { version: withAliases(version, model), aliasMove },
         };
       },
-      signal,
+      signal === undefined ? {} : { signal },
     );
   }
 
@@ -332,7 +331,7 @@ export class RegistryStore {
           result: version,
         };
       },
-      signal,
+      signal === undefined ? {} : { signal },
     );
   }
 
@@ -362,7 +361,7 @@ export class RegistryStore {
           result: { version: withAliases(version, next), previous },
         };
       },
-      signal,
+      signal === undefined ? {} : { signal },
     );
   }
 
@@ -380,7 +379,7 @@ export class RegistryStore {
         next.updateTime = timestampNow();
         return { batch: this.modelChange(name, raw, next), result: previous };
       },
-      signal,
+      signal === undefined ? {} : { signal },
     );
   }
 
