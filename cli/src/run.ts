@@ -3,6 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ConfigError, parseEnv } from "@seam/kit/config";
 import { z } from "zod";
 import { UsageError } from "./args.js";
+import { DATASETS_USAGE, runDatasetsCommand } from "./commands/datasets.js";
 import { MODELS_USAGE, runModelsCommand } from "./commands/models.js";
 import { runServe, SERVABLE } from "./commands/serve.js";
 import { runUp } from "./commands/up.js";
@@ -13,8 +14,11 @@ const USAGE = `seam: the Seam ML platform
   seam up                   run every service and the gateway in this process (npm start)
   seam serve <name>         run one service in this process: ${SERVABLE.join(", ")}
   seam models <command>     manage registered models through the gateway
+  seam datasets <command>   manage datasets through the gateway
 
 ${MODELS_USAGE}
+
+${DATASETS_USAGE}
 
 Configuration comes from the environment: SEAM_DATA_DIR (./.seam), REDIS_URL, SEAM_GATEWAY_PORT (8080),
 REGISTRY_PORT (50051), SEAM_REGISTRY_ADDRESS, SEAM_GATEWAY_URL, LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT.`;
@@ -47,6 +51,12 @@ export async function run(
         // gRPC over HTTP/2 through the gateway: the only protocol that streams uploads both ways.
         const transport = createGrpcTransport({ baseUrl: SEAM_GATEWAY_URL });
         await runModelsCommand(rest, transport, out);
+        return 0;
+      }
+      case "datasets": {
+        const { SEAM_GATEWAY_URL } = parseEnv(clientEnvSchema, env);
+        const transport = createGrpcTransport({ baseUrl: SEAM_GATEWAY_URL });
+        await runDatasetsCommand(rest, transport, out, err);
         return 0;
       }
       case undefined:

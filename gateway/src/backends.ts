@@ -1,21 +1,21 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { parseEnv } from "@seam/kit/config";
+import { addressSchema, parseEnv } from "@seam/kit/config";
 import { createGrpcTransport, type GrpcTransport } from "@seam/kit/hosting";
+import { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { z } from "zod";
 import type { GatewayService } from "./gateway.js";
 
 /** Where the gateway finds each internal service (host:port of its grpc-js server). */
 export const backendsEnvSchema = z.object({
-  SEAM_REGISTRY_ADDRESS: z
-    .string()
-    .regex(/^[^\s:]+:\d{1,5}$/, "expected host:port")
-    .default("127.0.0.1:50051"),
+  SEAM_REGISTRY_ADDRESS: addressSchema.default("127.0.0.1:50051"),
+  SEAM_DATASETS_ADDRESS: addressSchema.default("127.0.0.1:50052"),
 });
 
 /** Addresses of the internal services. */
 export interface BackendAddresses {
   readonly registry: string;
+  readonly datasets: string;
 }
 
 /** Reads the backend addresses; throws ConfigError naming every bad variable. */
@@ -23,7 +23,7 @@ export function loadBackendAddresses(
   env: Record<string, string | undefined> = process.env,
 ): BackendAddresses {
   const parsed = parseEnv(backendsEnvSchema, env);
-  return { registry: parsed.SEAM_REGISTRY_ADDRESS };
+  return { registry: parsed.SEAM_REGISTRY_ADDRESS, datasets: parsed.SEAM_DATASETS_ADDRESS };
 }
 
 /** The public services and one grpc-js transport per backend; close the transports on shutdown. */
@@ -31,7 +31,10 @@ export function connectBackends(addresses: BackendAddresses): {
   readonly services: GatewayService[];
   readonly transports: GrpcTransport[];
 } {
-  const routes: Array<[DescService, string]> = [[ModelRegistryService, addresses.registry]];
+  const routes: Array<[DescService, string]> = [
+    [ModelRegistryService, addresses.registry],
+    [DatasetService, addresses.datasets],
+  ];
   const transports: GrpcTransport[] = [];
   const services = routes.map(([service, address]) => {
     const transport = createGrpcTransport({ address });

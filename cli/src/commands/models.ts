@@ -223,7 +223,12 @@ async function downloadModel(registry: Registry, argv: string[], out: Output): P
     await finished(sink);
     await rename(temp, target);
   } catch (err) {
-    sink?.destroy();
+    if (sink !== undefined) {
+      // The file may still be opening or flushing: remove it only once the stream has closed.
+      const open = sink;
+      open.destroy();
+      if (!open.closed) await new Promise<void>((resolve) => open.once("close", () => resolve()));
+    }
     if (temp !== undefined) await rm(temp, { force: true });
     throw err;
   }

@@ -1,9 +1,10 @@
+import { runDatasets } from "@seam/datasets";
 import { runGateway } from "@seam/gateway";
 import { runRegistry } from "@seam/registry";
 import { UsageError } from "../args.js";
 
 /** The services `seam serve <name>` can run, each as its own process. */
-export const SERVABLE = ["registry", "gateway"] as const;
+export const SERVABLE = ["registry", "datasets", "gateway"] as const;
 
 /** `seam serve <name>`: one service in this process, configured from the environment. */
 export async function runServe(argv: string[], env: Record<string, string | undefined>): Promise<void> {
@@ -11,6 +12,8 @@ export async function runServe(argv: string[], env: Record<string, string | unde
   switch (name) {
     case "registry":
       return runRegistry(env);
+    case "datasets":
+      return runDatasets(env);
     case "gateway":
       return runGateway(env);
     default:

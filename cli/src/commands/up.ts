@@ -1,28 +1,44 @@
+import { createClient } from "@connectrpc/connect";
+import { createRegistryLineage, datasetsConfigSchema, startDatasetsServer } from "@seam/datasets";
 import { connectBackends, createGateway, loadGatewayConfig } from "@seam/gateway";
 import { parseEnv } from "@seam/kit/config";
-import { installShutdownHandlers } from "@seam/kit/hosting";
+import { createGrpcTransport, installShutdownHandlers } from "@seam/kit/hosting";
 import { createLogger } from "@seam/kit/logging";
 import { openStores } from "@seam/kit/storage";
 import { shutdownTelemetry } from "@seam/kit/telemetry";
+import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { registryConfigSchema, startRegistryServer } from "@seam/registry";
 import type { Output } from "../output.js";
 
 /**
  * `seam up`: every implemented service plus the gateway in one process, on the
  * embedded stores under SEAM_DATA_DIR (or on Redis when REDIS_URL is set).
- * Each service keeps its own gRPC port (with reflection), as it would alone.
+ * Each service keeps its own gRPC port (with reflection), as it would alone, and
+ * services reach each other over grpc-js as they would across hosts.
  */
 export async function runUp(env: Record<string, string | undefined>, out: Output): Promise<void> {
   const registryConfig = parseEnv(registryConfigSchema, env);
+  const datasetsConfig = parseEnv(datasetsConfigSchema, env);
   const gatewayConfig = loadGatewayConfig(env);
   const logger = createLogger({ service: "seam", level: registryConfig.LOG_LEVEL });
   const stores = await openStores({
     dataDir: registryConfig.SEAM_DATA_DIR,
     ...(registryConfig.REDIS_URL === undefined ? {} : { redisUrl: registryConfig.REDIS_URL }),
   });
+
   const registry = await startRegistryServer(registryConfig, stores, logger.child({ component: "registry" }));
   const registryAddress = `${dialableHost(registryConfig.REGISTRY_HOST)}:${registry.port}`;
-  const { services, transports } = connectBackends({ registry: registryAddress });
+
+  const registryForDatasets = createGrpcTransport({ address: registryAddress });
+  const datasets = await startDatasetsServer(
+    datasetsConfig,
+    stores,
+    logger.child({ component: "datasets" }),
+    createRegistryLineage(createClient(ModelRegistryService, registryForDatasets)),
+  );
+  const datasetsAddress = `${dialableHost(datasetsConfig.DATASETS_HOST)}:${datasets.port}`;
+
+  const { services, transports } = connectBackends({ registry: registryAddress, datasets: datasetsAddress });
   const gateway = createGateway({
     services,
     logger: logger.child({ component: "gateway" }),
@@ -36,6 +52,7 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
   );
   out.line(`  gateway   http://${gatewayConfig.host}:${gatewayPort}  (Connect, gRPC-Web, gRPC)`);
   out.line(`  registry  ${registryConfig.REGISTRY_HOST}:${registry.port}  (gRPC, reflection on)`);
+  out.line(`  datasets  ${datasetsConfig.DATASETS_HOST}:${datasets.port}  (gRPC, reflection on)`);
   out.line("Ctrl-C stops it.");
 
   installShutdownHandlers(
@@ -43,13 +60,13 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
       // Outside clients first, so nothing new reaches a service that is draining.
       shutdown: async (graceMs) => {
         await gateway.close();
-        await registry.server.shutdown(graceMs);
+        await Promise.all([datasets.server.shutdown(graceMs), registry.server.shutdown(graceMs)]);
       },
     },
     logger,
     {
       beforeExit: async () => {
-        for (const transport of transports) transport.close();
+        for (const transport of [...transports, registryForDatasets]) transport.close();
         await stores.close();
         await shutdownTelemetry();
       },

@@ -7,7 +7,6 @@ import {
   decodeVersionPageToken,
   encodeModelPageToken,
   encodeVersionPageToken,
-  pageSizeOf,
   parseReference,
 } from "./names.js";
 
@@ -32,13 +31,6 @@ describe("names", () => {
     for (const bad of ["", "m:", "m:0", "m:-1", "m:1x", "m@", "@a", ":1", "m@1"]) {
       expect(() => parseReference(bad), bad).toThrow(InvalidArgumentError);
     }
-  });
-
-  it("resolves page sizes", () => {
-    expect(pageSizeOf(0)).toBe(50);
-    expect(pageSizeOf(1000)).toBe(1000);
-    expect(() => pageSizeOf(1001)).toThrow(/page_size/);
-    expect(() => pageSizeOf(-1)).toThrow(/page_size/);
   });
 
   it("round-trips page tokens and refuses forged ones", () => {

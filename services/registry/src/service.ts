@@ -2,6 +2,13 @@ import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { DataLossError, InvalidArgumentError, NotFoundError } from "@seam/kit/errors";
 import { createLogger, type Logger } from "@seam/kit/logging";
+import {
+  checkDescription,
+  checkResourceNamePrefix,
+  checkTagKey,
+  checkTags,
+  pageSizeOf,
+} from "@seam/kit/naming";
 import type { BlobStore, EventBus, MetaStore } from "@seam/kit/storage";
 import type {
   CreateModelRequest,
@@ -18,6 +25,8 @@ import type {
   GetModelResponseSchema,
   GetModelVersionRequest,
   GetModelVersionResponseSchema,
+  ListDatasetUsagesRequest,
+  ListDatasetUsagesResponseSchema,
   ListModelsRequest,
   ListModelsResponseSchema,
   ListModelVersionsRequest,
@@ -34,19 +43,16 @@ import type {
   WatchEventsRequest,
   WatchEventsResponseSchema,
 } from "@seam/proto/seam/registry/v1/registry_pb";
+import { decodeUsagePageToken, encodeUsagePageToken, parseDatasetQuery } from "./dataset-usages.js";
 import { REGISTRY_EVENTS_TOPIC, RegistryEvents } from "./events.js";
 import {
   checkAlias,
-  checkDescription,
   checkModelName,
-  checkTagKey,
-  checkTags,
   checkVersion,
   decodeModelPageToken,
   decodeVersionPageToken,
   encodeModelPageToken,
   encodeVersionPageToken,
-  pageSizeOf,
   parseReference,
 } from "./names.js";
 import { RegistryStore } from "./store/registry-store.js";
@@ -108,11 +114,7 @@ export class ModelRegistry implements ServiceImpl<typeof ModelRegistryService> {
 
   async listModels(req: ListModelsRequest): Promise<Init<typeof ListModelsResponseSchema>> {
     const pageSize = pageSizeOf(req.pageSize);
-    if (req.namePrefix !== "" && !/^[A-Za-z0-9._-]{1,128}$/.test(req.namePrefix)) {
-      throw new InvalidArgumentError(
-        'name_prefix may only contain letters, digits, "-", "_" and "." (at most 128)',
-      );
-    }
+    checkResourceNamePrefix(req.namePrefix);
     for (const key of Object.keys(req.tags)) checkTagKey(key, "tags");
     const page = await this.store.listModels({
       namePrefix: req.namePrefix,
@@ -287,6 +289,21 @@ export class ModelRegistry implements ServiceImpl<typeof ModelRegistryService> {
 
   async resolveModel(req: ResolveModelRequest): Promise<Init<typeof ResolveModelResponseSchema>> {
     return { version: await this.store.resolve(parseReference(req.model, "model")) };
+  }
+
+  async listDatasetUsages(
+    req: ListDatasetUsagesRequest,
+  ): Promise<Init<typeof ListDatasetUsagesResponseSchema>> {
+    const ref = parseDatasetQuery(req.dataset);
+    const page = await this.store.listDatasetUsages(
+      ref,
+      pageSizeOf(req.pageSize),
+      decodeUsagePageToken(req.pageToken),
+    );
+    return {
+      usages: page.items,
+      nextPageToken: page.next === undefined ? "" : encodeUsagePageToken(page.next),
+    };
   }
 
   async *watchEvents(

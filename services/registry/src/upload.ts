@@ -1,12 +1,13 @@
 import { DataLossError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@seam/kit/errors";
 import type { Logger } from "@seam/kit/logging";
+import { checkDescription, checkSha256, checkTags } from "@seam/kit/naming";
 import type { BlobInfo, BlobStore } from "@seam/kit/storage";
 import {
   ArtifactFormat,
   type ModelVersionMetadata,
   type UploadModelVersionRequest,
 } from "@seam/proto/seam/registry/v1/registry_pb";
-import { checkAlias, checkDescription, checkModelName, checkSha256, checkTags } from "./names.js";
+import { checkAlias, checkModelName } from "./names.js";
 import { OnnxLoadError, readOnnxSignature } from "./onnx-signature.js";
 import type { AddedVersion, RegistryStore } from "./store/registry-store.js";
 

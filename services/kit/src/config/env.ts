@@ -28,6 +28,11 @@ export function parseEnv<S extends z.ZodObject>(
 /** A TCP port from an env string: 0 (any free port) to 65535. */
 export const portSchema = z.coerce.number().int().min(0).max(65535);
 
+/** Where to reach another service: a grpc-js "host:port" target. */
+export const addressSchema = z
+  .string()
+  .regex(/^[^\s:/]+:\d{1,5}$/, "expected host:port, e.g. 127.0.0.1:50051");
+
 /** A byte count from an env string, at least 1 KiB. */
 export const byteSizeSchema = z.coerce.number().int().min(1024);
 

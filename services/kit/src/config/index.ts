@@ -1,1 +1,9 @@
-export { byteSizeSchema, ConfigError, hostSchema, logLevelSchema, parseEnv, portSchema } from "./env.js";
+export {
+  addressSchema,
+  byteSizeSchema,
+  ConfigError,
+  hostSchema,
+  logLevelSchema,
+  parseEnv,
+  portSchema,
+} from "./env.js";

@@ -4,11 +4,37 @@
 //   m/<name>                   RegisteredModel (also holds the aliases: one key to compare-and-set)
 //   v/<name>/<version:19>      ModelVersion (aliases filled in from the model on read)
 //   b/<sha256>/<name>/<v:19>   marker: this version references this blob (the blob's refcount)
+//   lineage/dataset/<dataset>/<id>/<name>/<v:19>
+//                              this version's lineage names dataset version "<dataset>@<id>"
+//                              (<id> empty for a bare dataset name); value: the lineage's
+//                              dataset_version as recorded. <dataset> and <id> are free text
+//                              from clients, so they are escaped (see segment).
+
+import { createHash } from "node:crypto";
 
 const VERSION_DIGITS = 19;
 
 function padded(version: bigint): string {
   return version.toString().padStart(VERSION_DIGITS, "0");
+}
+
+// Longest escaped segment (UTF-8 bytes) kept readable; longer ones are hashed, which bounds
+// key length and so the size of page tokens carrying a key position.
+const MAX_SEGMENT_BYTES = 96;
+
+/**
+ * Turns a client's free text into one key segment: "%", "/", "~" and control characters
+ * (NUL included) are escaped as %XX (UTF-16 code unit), so a prefix ending in "/" selects
+ * exactly one dataset (or one version). Text longer than {@link MAX_SEGMENT_BYTES} once
+ * escaped becomes "~" + its sha256 ("~" never survives escaping, so no text collides with it).
+ */
+function segment(text: string): string {
+  const escaped = text.replace(
+    /[%/~\p{Cc}]/gu,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
+  );
+  if (Buffer.byteLength(escaped, "utf8") <= MAX_SEGMENT_BYTES) return escaped;
+  return `~${createHash("sha256").update(text, "utf8").digest("hex")}`;
 }
 
 /** Builds the registry's keys under one namespace (e.g. "registry/"). */
@@ -48,5 +74,23 @@ export class RegistryKeys {
   /** Prefix of every reference to one blob. */
   blobRefPrefix(sha256: string): string {
     return `${this.ns}b/${sha256}/`;
+  }
+
+  /** Key recording that version `version` of `name` was trained on dataset version `dataset`@`id`. */
+  datasetUsage(dataset: string, id: string, name: string, version: bigint): string {
+    return `${this.datasetUsagePrefix(dataset, id)}${name}/${padded(version)}`;
+  }
+
+  /** Prefix of the usages of one dataset version, or of every version of the dataset when `id` is undefined. */
+  datasetUsagePrefix(dataset: string, id?: string): string {
+    const ds = `${this.ns}lineage/dataset/${segment(dataset)}/`;
+    return id === undefined ? ds : `${ds}${segment(id)}/`;
+  }
+
+  /** The model name and version of a dataset usage key (its last two segments). */
+  usageOfKey(key: string): { name: string; version: bigint } {
+    const slash = key.lastIndexOf("/");
+    const name = key.slice(key.lastIndexOf("/", slash - 1) + 1, slash);
+    return { name, version: BigInt(key.slice(slash + 1)) };
   }
 }

@@ -4,6 +4,8 @@ import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "@sea
 import { type BlobStore, commitWithRetry, type MetaStore } from "@seam/kit/storage";
 import {
   ArtifactFormat,
+  type DatasetUsage,
+  DatasetUsageSchema,
   type Lineage,
   type ModelVersion,
   ModelVersionSchema,
@@ -12,9 +14,12 @@ import {
   RegisteredModelSchema,
   type Signature,
 } from "@seam/proto/seam/registry/v1/registry_pb";
+import { type DatasetVersionRef, splitDatasetVersion } from "../dataset-usages.js";
 import type { ModelReference } from "../names.js";
 import { RegistryKeys } from "./keys.js";
 
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 // Value of blob reference markers; its presence is what counts.
 const MARKER = new Uint8Array([1]);
 // How many model records one scan step reads when a tag filter may reject many.
@@ -175,7 +180,11 @@ export class RegistryStore {
         const versions = await this.allVersions(name);
         const deletes = [this.keys.model(name)];
         for (const v of versions) {
-          deletes.push(this.keys.version(name, v.version), this.keys.blobRef(v.sha256, name, v.version));
+          deletes.push(
+            this.keys.version(name, v.version),
+            this.keys.blobRef(v.sha256, name, v.version),
+            ...this.usageKeys(v),
+          );
         }
         return {
           batch: { checks: [{ key: this.keys.model(name), expect: raw }], deletes },
@@ -295,6 +304,10 @@ export class RegistryStore {
               ...(change.puts ?? []),
               { key: versionKey, value: toBinary(ModelVersionSchema, version) },
               { key: this.keys.blobRef(input.sha256, name, number), value: MARKER },
+              ...this.usageKeys(version).map((key) => ({
+                key,
+                value: utf8.encode(datasetVersionOf(version)),
+              })),
             ],
           },
           result: { version: withAliases(version, model), aliasMove },
@@ -326,7 +339,11 @@ export class RegistryStore {
         return {
           batch: {
             ...change,
-            deletes: [this.keys.version(name, number), this.keys.blobRef(version.sha256, name, number)],
+            deletes: [
+              this.keys.version(name, number),
+              this.keys.blobRef(version.sha256, name, number),
+              ...this.usageKeys(version),
+            ],
           },
           result: version,
         };
@@ -383,6 +400,38 @@ export class RegistryStore {
     );
   }
 
+  /**
+   * The model versions whose lineage names the dataset `ref.dataset` (any version of it
+   * when `ref.id` is undefined, else exactly that one), in key order: dataset version id,
+   * model name, version number. `after` is a position from a previous page's `next`.
+   */
+  async listDatasetUsages(
+    ref: DatasetVersionRef,
+    pageSize: number,
+    after: string | undefined,
+  ): Promise<Page<DatasetUsage, string>> {
+    const prefix = this.keys.datasetUsagePrefix(ref.dataset, ref.id);
+    const entries = await this.meta.list({
+      prefix,
+      limit: pageSize + 1,
+      ...(after === undefined ? {} : { after: prefix + after }),
+    });
+    const page = entries.slice(0, pageSize);
+    const items = page.map((e) => {
+      const { name, version } = this.keys.usageOfKey(e.key);
+      return create(DatasetUsageSchema, {
+        modelName: name,
+        version,
+        datasetVersion: utf8Decoder.decode(e.value),
+      });
+    });
+    const last = page[page.length - 1];
+    return {
+      items,
+      next: entries.length > pageSize && last !== undefined ? last.key.slice(prefix.length) : undefined,
+    };
+  }
+
   /** True when some version references the blob. */
   async isBlobReferenced(sha256: string): Promise<boolean> {
     const refs = await this.meta.list({ prefix: this.keys.blobRefPrefix(sha256), limit: 1 });
@@ -411,6 +460,14 @@ export class RegistryStore {
     }
   }
 
+  /** The lineage index key of a version (none when its lineage names no dataset). */
+  private usageKeys(version: ModelVersion): string[] {
+    const value = datasetVersionOf(version);
+    if (value === "") return [];
+    const { dataset, id } = splitDatasetVersion(value);
+    return [this.keys.datasetUsage(dataset, id ?? "", version.modelName, version.version)];
+  }
+
   /** A guarded write of the model record: fails if it changed since `raw` was read. */
   private modelChange(name: string, raw: Uint8Array | undefined, next: RegisteredModel) {
     const key = this.keys.model(name);
@@ -437,6 +494,11 @@ export class RegistryStore {
     const raw = await this.meta.get(this.keys.model(name));
     return raw === undefined ? undefined : { raw, model: fromBinary(RegisteredModelSchema, raw) };
   }
+}
+
+/** The dataset version a version's lineage names; "" when none. */
+function datasetVersionOf(version: ModelVersion): string {
+  return version.lineage?.datasetVersion ?? "";
 }
 
 /** Fills a version's aliases from the model record (the one place they are stored). */

@@ -1,0 +1,163 @@
+import { createHash, type Hash } from "node:crypto";
+import { once } from "node:events";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import {
+  type Schema as ArrowSchema,
+  type Data,
+  makeData,
+  RecordBatch,
+  RecordBatchStreamWriter,
+  Struct,
+} from "apache-arrow";
+import type { ArrayBufferViewInput } from "apache-arrow/util/buffer";
+import { type ColumnSpec, toArrowSchema } from "./columns.js";
+
+/**
+ * Arrow's stream writer, but every byte it emits is collected synchronously instead of
+ * going through its unbounded internal queue: we then write and hash the bytes
+ * ourselves, with the file stream's backpressure.
+ */
+class CapturingStreamWriter extends RecordBatchStreamWriter {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+
+  protected override _write(chunk: ArrayBufferViewInput): this {
+    if (this._started) {
+      const view = chunk as ArrayBufferView;
+      if (view.byteLength > 0) {
+        // Copied now: body buffers are the builders' arrays, reused for the next batch.
+        this.chunks.push(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+        this.size += view.byteLength;
+        this._position += view.byteLength;
+      }
+    }
+    return this;
+  }
+
+  take(): Buffer {
+    const out = Buffer.concat(this.chunks, this.size);
+    this.chunks = [];
+    this.size = 0;
+    return out;
+  }
+}
+
+/** What a finished canonical stream is. */
+export interface ArrowFileSummary {
+  readonly sha256: string;
+  readonly byteSize: number;
+}
+
+/** The bytes of the IPC schema message for these columns. */
+export function schemaMessage(columns: readonly ColumnSpec[]): Buffer {
+  const writer = new CapturingStreamWriter();
+  writer.reset(undefined, toArrowSchema(columns));
+  return writer.take();
+}
+
+/**
+ * Writes the canonical Arrow IPC stream to a file: schema, one record batch per call,
+ * end-of-stream marker; hashes (sha256) the bytes as they are written.
+ */
+export class ArrowFileWriter {
+  private readonly writer = new CapturingStreamWriter();
+  private readonly hash: Hash = createHash("sha256");
+  private bytes = 0;
+  private failure: Error | undefined;
+  /** Size of the schema message at the start of the file. */
+  readonly headerBytes: number;
+
+  private constructor(
+    private readonly stream: WriteStream,
+    readonly schema: ArrowSchema,
+  ) {
+    stream.on("error", (err) => {
+      this.failure = err;
+    });
+    this.writer.reset(undefined, schema);
+    const header = this.writer.take();
+    this.headerBytes = header.length;
+    this.push(header);
+  }
+
+  /** Creates (truncates) `path` and writes the schema message. */
+  static create(path: string, columns: readonly ColumnSpec[]): ArrowFileWriter {
+    const stream = createWriteStream(path, { highWaterMark: 8 << 20 });
+    return new ArrowFileWriter(stream, toArrowSchema(columns));
+  }
+
+  private push(buf: Buffer): void {
+    if (this.failure) throw this.failure;
+    this.hash.update(buf);
+    this.bytes += buf.length;
+    this.stream.write(buf);
+  }
+
+  /** Writes one record batch made of `children` (one Data per column, `length` rows). */
+  writeBatch(children: Data[], length: number): void {
+    const data = makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children });
+    this.writer.write(new RecordBatch(this.schema, data));
+    this.push(this.writer.take());
+  }
+
+  /** Resolves when the file stream can take more (call between input chunks). */
+  async drain(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.stream.writableNeedDrain) await once(this.stream, "drain");
+  }
+
+  /** Writes the end-of-stream marker and closes the file. */
+  async finish(): Promise<ArrowFileSummary> {
+    this.writer.finish();
+    this.push(this.writer.take());
+    this.stream.end();
+    await once(this.stream, "close");
+    if (this.failure) throw this.failure;
+    return { sha256: this.hash.digest("hex"), byteSize: this.bytes };
+  }
+
+  /** Closes the file without finishing it (the caller deletes it). */
+  async abort(): Promise<void> {
+    if (this.stream.closed) return;
+    // Not once(): it would reject with the error destroy() gives pending writes.
+    const closed = new Promise<void>((resolve) => this.stream.once("close", () => resolve()));
+    this.stream.destroy();
+    await closed;
+  }
+}
+
+/**
+ * Replaces the schema message at the start of a finished stream (only nullability can
+ * have changed, so the record batches stay valid) by copying the batches behind the new
+ * header; rehashes on the way. Used when a null shows up after the schema was written.
+ */
+export async function rewriteSchema(
+  path: string,
+  oldHeaderBytes: number,
+  columns: readonly ColumnSpec[],
+): Promise<ArrowFileSummary> {
+  const next = `${path}.rewrite`;
+  const hash = createHash("sha256");
+  const out = createWriteStream(next, { highWaterMark: 8 << 20 });
+  let bytes = 0;
+  try {
+    const write = async (buf: Buffer): Promise<void> => {
+      hash.update(buf);
+      bytes += buf.length;
+      if (!out.write(buf)) await once(out, "drain");
+    };
+    await write(schemaMessage(columns));
+    for await (const chunk of createReadStream(path, { start: oldHeaderBytes, highWaterMark: 4 << 20 })) {
+      await write(chunk as Buffer);
+    }
+    out.end();
+    await once(out, "finish");
+    await rename(next, path);
+  } catch (err) {
+    out.destroy();
+    await rm(next, { force: true });
+    throw err;
+  }
+  return { sha256: hash.digest("hex"), byteSize: bytes };
+}

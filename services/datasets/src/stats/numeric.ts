@@ -1,0 +1,124 @@
+import { create } from "@bufbuild/protobuf";
+import { type NumericStats, NumericStatsSchema } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import { type Data, Type } from "apache-arrow";
+import { bitIsSet, int32PairsOf, nullBitmapOf } from "./arrow-columns.js";
+
+const TWO_32 = 4294967296;
+
+/**
+ * A numeric column's values as doubles. Float64 data is used in place; int64 is converted
+ * from int32 halves (exact up to 2^53, correctly rounded beyond), one small array per batch.
+ */
+function doublesOf(data: Data): Float64Array {
+  if (data.typeId === Type.Float) return (data.values as Float64Array).subarray(0, data.length);
+  const pairs = int32PairsOf(data);
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < out.length; i++) out[i] = pairs[2 * i + 1] * TWO_32 + (pairs[2 * i] >>> 0);
+  return out;
+}
+
+/**
+ * Accumulates an int64 or float64 column: pass 1 (`add`) min, max and mean / variance by
+ * per-batch two-pass moments merged with Chan's formula (stable, and tight loops over typed
+ * arrays instead of a division per value as in Welford); pass 2 (`addToHistogram`) counts
+ * equal-width bins once min and max are known. Non-finite values (NaN, ±Infinity) are
+ * non-null, so they count in `count`, but are left out of min/max/mean/stddev/histogram,
+ * which they would otherwise make meaningless.
+ */
+export class NumericAccumulator {
+  private n = 0;
+  private mean = 0;
+  private m2 = 0;
+  private min = Number.POSITIVE_INFINITY;
+  private max = Number.NEGATIVE_INFINITY;
+  private counts: Float64Array | undefined;
+
+  /** Pass 1 over one batch's data. */
+  add(data: Data): void {
+    const values = doublesOf(data);
+    const nulls = nullBitmapOf(data);
+    const offset = data.offset;
+    let n = 0;
+    let sum = 0;
+    let min = this.min;
+    let max = this.max;
+    for (let i = 0; i < values.length; i++) {
+      if (nulls !== undefined && !bitIsSet(nulls, offset + i)) continue;
+      const x = values[i];
+      if (x - x !== 0) continue; // NaN or ±Infinity
+      n++;
+      sum += x;
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+    this.min = min;
+    this.max = max;
+    if (n === 0) return;
+    const batchMean = sum / n;
+    let m2 = 0;
+    for (let i = 0; i < values.length; i++) {
+      if (nulls !== undefined && !bitIsSet(nulls, offset + i)) continue;
+      const x = values[i];
+      if (x - x !== 0) continue;
+      const d = x - batchMean;
+      m2 += d * d;
+    }
+    const total = this.n + n;
+    const delta = batchMean - this.mean;
+    this.mean += (delta * n) / total;
+    this.m2 += m2 + ((delta * delta * this.n) / total) * n;
+    this.n = total;
+  }
+
+  /** Whether pass 2 has anything to bin. */
+  get needsHistogram(): boolean {
+    return this.n > 0;
+  }
+
+  /** Pass 2 over one batch's data; `bins` must be the same on every call. */
+  addToHistogram(data: Data, bins: number): void {
+    if (this.n === 0) return;
+    this.counts ??= new Float64Array(this.min === this.max ? 1 : bins);
+    const counts = this.counts;
+    const last = counts.length - 1;
+    // Halves keep max - min finite even for ±1.7e308 ranges; halving is exact, so the bin
+    // of a value is the same as with (x - min) / (max - min).
+    const lowHalf = this.min / 2;
+    const scale = last === 0 ? 0 : counts.length / (this.max / 2 - lowHalf);
+    const values = doublesOf(data);
+    const nulls = nullBitmapOf(data);
+    const offset = data.offset;
+    for (let i = 0; i < values.length; i++) {
+      if (nulls !== undefined && !bitIsSet(nulls, offset + i)) continue;
+      const x = values[i];
+      if (x - x !== 0) continue;
+      const bin = Math.floor((x / 2 - lowHalf) * scale);
+      counts[Math.min(last, Math.max(0, bin))]++;
+    }
+  }
+
+  /** The statistics; call after both passes. */
+  result(): NumericStats {
+    if (this.n === 0) {
+      return create(NumericStatsSchema, {
+        min: Number.NaN,
+        max: Number.NaN,
+        mean: Number.NaN,
+        stddev: Number.NaN,
+      });
+    }
+    const counts = this.counts ?? new Float64Array(1);
+    const bins = counts.length;
+    const width = (this.max / 2 - this.min / 2) / bins;
+    const boundaries = Array.from({ length: bins + 1 }, (_, i) =>
+      i === 0 ? this.min : i === bins ? this.max : 2 * (this.min / 2 + i * width),
+    );
+    return create(NumericStatsSchema, {
+      min: this.min,
+      max: this.max,
+      mean: this.mean,
+      stddev: Math.sqrt(this.m2 / this.n),
+      histogram: { boundaries, counts: Array.from(counts, (c) => BigInt(c)) },
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import { InvalidArgumentError } from "@seam/kit/errors";
+import { checkResourceName, decodePageToken, encodePageToken } from "@seam/kit/naming";
+
+const USAGE_TOKEN = "u1:";
+// Dataset version ids are 24 hex digits; hand-written lineage may hold other ids, so a
+// query accepts any id of printable characters (the store escapes or hashes it).
+const MAX_ID = 1024;
+// A position is the key suffix after the listed prefix: "[<id segment>/]<model>/<v:19>".
+const POSITION = /^(?:[^/\0]*\/)?[A-Za-z0-9][A-Za-z0-9._-]{0,127}\/[0-9]{19}$/;
+
+/** A lineage `dataset_version` split at its first "@": `id` is undefined for a bare dataset name. */
+export interface DatasetVersionRef {
+  readonly dataset: string;
+  readonly id: string | undefined;
+}
+
+/**
+ * Splits a lineage value "name@id" into name and id; a value without "@" is a dataset
+ * name. Dataset names cannot contain "@", so the first one separates them.
+ */
+export function splitDatasetVersion(value: string): DatasetVersionRef {
+  const at = value.indexOf("@");
+  return at < 0
+    ? { dataset: value, id: undefined }
+    : { dataset: value.slice(0, at), id: value.slice(at + 1) };
+}
+
+/**
+ * Validates the `dataset` of a ListDatasetUsages request: a dataset name (all its
+ * versions) or "name@id" (one version). INVALID_ARGUMENT naming the field otherwise.
+ */
+export function parseDatasetQuery(dataset: string, field = "dataset"): DatasetVersionRef {
+  if (dataset === "") throw new InvalidArgumentError(`${field} is required: a dataset name or "name@id"`);
+  const ref = splitDatasetVersion(dataset);
+  checkResourceName(ref.dataset, "dataset", field);
+  if (ref.id !== undefined && (ref.id === "" || ref.id.length > MAX_ID || /\p{Cc}/u.test(ref.id))) {
+    throw new InvalidArgumentError(
+      `${field}: the version id after "@" must be 1 to ${MAX_ID} printable characters, got ${JSON.stringify(ref.id.slice(0, 64))}`,
+    );
+  }
+  return ref;
+}
+
+/** Encodes the position (a key suffix inside the listed range) a usage listing continues after. */
+export function encodeUsagePageToken(position: string): string {
+  return encodePageToken(USAGE_TOKEN, position);
+}
+
+/**
+ * Decodes a usage listing token; INVALID_ARGUMENT when it was not made by
+ * {@link encodeUsagePageToken}. A forged position is harmless: it is only ever used as a
+ * start position inside the requested dataset's key range.
+ */
+export function decodeUsagePageToken(token: string): string | undefined {
+  return decodePageToken(token, USAGE_TOKEN, (position) => POSITION.test(position));
+}
