@@ -1,10 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Stores } from "@seam/kit/storage";
+import { type StoreKind, startTestBackend, type TestBackend } from "@seam/kit/testing";
 import type { RegistryEvent } from "@seam/proto/seam/registry/v1/registry_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestRegistry, type RegistryClient, uploadStream } from "./testing/harness.js";
 import { buildLinearModel } from "./testing/onnx-models.js";
-import { type StoreKind, startTestBackend, type TestBackend } from "./testing/test-stores.js";
 import { TrackedEventBus, waitUntil } from "./testing/tracked-event-bus.js";
 
 // Two registry instances ("replicas") over one backend: with Redis each has its own

@@ -1,10 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Stores } from "@seam/kit/storage";
+import { openTestStores, type StoreKind } from "@seam/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDatasetQuery, splitDatasetVersion } from "./dataset-usages.js";
 import { createTestRegistry, type RegistryClient, uploadStream } from "./testing/harness.js";
 import { buildLinearModel } from "./testing/onnx-models.js";
-import { openTestStores, type StoreKind } from "./testing/test-stores.js";
 
 const ID_A = "a".repeat(24);
 const ID_B = "b".repeat(24);

@@ -8,12 +8,12 @@ import {
 } from "@seam/kit/hosting";
 import { createLogger } from "@seam/kit/logging";
 import type { Stores } from "@seam/kit/storage";
+import { openTestStores } from "@seam/kit/testing";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRegistryService } from "./index.js";
 import { type RegistryClient, uploadStream } from "./testing/harness.js";
 import { buildLinearModel, garbageArtifact } from "./testing/onnx-models.js";
-import { openTestStores } from "./testing/test-stores.js";
 
 // The registry hosted the way production hosts it: the kit's grpc-js server on a real port.
 describe("registry on the kit's grpc-js server", () => {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Stores } from "@seam/kit/storage";
+import { openTestStores } from "@seam/kit/testing";
 import {
   ArtifactFormat,
   ModelVersionStatus,
@@ -11,7 +12,6 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestRegistry, type RegistryClient, uploadStream } from "./testing/harness.js";
 import { buildLinearModel, garbageArtifact } from "./testing/onnx-models.js";
-import { openTestStores } from "./testing/test-stores.js";
 import { TrackedEventBus, waitUntil } from "./testing/tracked-event-bus.js";
 
 const MAX_BYTES = 64 * 1024;

@@ -1,6 +1,6 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
-import { toConnectError } from "@seam/kit/errors";
+import { createDomainErrorInterceptor } from "@seam/kit/errors";
 import {
   DatasetService,
   type UploadDatasetVersionRequest,
@@ -12,28 +12,6 @@ import { type DatasetsDeps, DatasetsService } from "../service.js";
 
 /** A client of the datasets service. */
 export type DatasetsClient = Client<typeof DatasetService>;
-
-/**
- * Maps what handlers throw to Connect codes the way the kit's hosting adapter does, so
- * in-memory tests see the same codes a grpc-js client would.
- */
-export const mapDomainErrors: Interceptor = (next) => async (req) => {
-  try {
-    const res = await next(req);
-    if (!res.stream) return res;
-    const source = res.message;
-    async function* mapped() {
-      try {
-        yield* source;
-      } catch (err) {
-        throw toConnectError(err, req.signal);
-      }
-    }
-    return { ...res, message: mapped() };
-  } catch (err) {
-    throw toConnectError(err, req.signal);
-  }
-};
 
 /** An in-memory datasets service and a client of it. */
 export interface TestDatasets {
@@ -64,7 +42,7 @@ export function createTestDatasets(deps: DatasetsDeps): TestDatasets {
     return call;
   };
   const transport = createRouterTransport(({ service: route }) => route(DatasetService, service), {
-    router: { interceptors: [track, mapDomainErrors] },
+    router: { interceptors: [track, createDomainErrorInterceptor()] },
   });
   return {
     client: createClient(DatasetService, transport),

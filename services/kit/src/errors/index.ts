@@ -10,3 +10,4 @@ export {
   ResourceExhaustedError,
   toConnectError,
 } from "./domain-errors.js";
+export { createDomainErrorInterceptor } from "./interceptor.js";

@@ -1,2 +1,10 @@
 export { OtlpReceiver, type ReceivedSpan, SPAN_KIND } from "./otlp-receiver.js";
 export { type RedisServer, type RedisServerOptions, startRedisServer } from "./redis-server.js";
+export {
+  filesUnder,
+  openTestStores,
+  type StoreKind,
+  startTestBackend,
+  type TestBackend,
+  type TestStores,
+} from "./test-stores.js";

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
-import { type Client, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
-import { toConnectError } from "@seam/kit/errors";
+import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
+import { createDomainErrorInterceptor } from "@seam/kit/errors";
 import type { ModelVersionMetadataSchema } from "@seam/proto/seam/registry/v1/registry_pb";
 import {
   ModelRegistryService,
@@ -15,35 +15,13 @@ import { ModelRegistry, type RegistryDeps } from "../service.js";
 export type RegistryClient = Client<typeof ModelRegistryService>;
 
 /**
- * Maps what handlers throw to Connect codes the way the kit's hosting adapter does, so
- * in-memory tests see the same codes a grpc-js client would.
- */
-export const mapDomainErrors: Interceptor = (next) => async (req) => {
-  try {
-    const res = await next(req);
-    if (!res.stream) return res;
-    const source = res.message;
-    async function* mapped() {
-      try {
-        yield* source;
-      } catch (err) {
-        throw toConnectError(err, req.signal);
-      }
-    }
-    return { ...res, message: mapped() };
-  } catch (err) {
-    throw toConnectError(err, req.signal);
-  }
-};
-
-/**
  * Serves a registry in memory through Connect's router transport (real serialization of
  * every message) and returns a client of it with the service.
  */
 export function createTestRegistry(deps: RegistryDeps): { client: RegistryClient; service: ModelRegistry } {
   const service = new ModelRegistry(deps);
   const transport = createRouterTransport(({ service: route }) => route(ModelRegistryService, service), {
-    router: { interceptors: [mapDomainErrors] },
+    router: { interceptors: [createDomainErrorInterceptor()] },
   });
   return { client: createClient(ModelRegistryService, transport), service };
 }
