@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -128,7 +127,8 @@ async function storeVersion(
   }
   signal.throwIfAborted();
 
-  const blob = await deps.blobs.put(createReadStream(ingested.arrowPath), { signal });
+  // Adopted, not copied, where the store can (the local store links the file in place).
+  const blob = await deps.blobs.putFile(ingested.arrowPath, { signal });
   let added: AddedVersion;
   try {
     if (blob.sha256 !== ingested.sha256) {
@@ -173,7 +173,7 @@ async function storeVersion(
       { sha256: blob.sha256 },
       "dataset blob was released by a concurrent delete; storing it again",
     );
-    await deps.blobs.put(createReadStream(ingested.arrowPath));
+    await deps.blobs.putFile(ingested.arrowPath);
   }
   return added;
 }

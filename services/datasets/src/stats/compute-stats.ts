@@ -10,7 +10,7 @@ import {
   type Schema,
   TimestampStatsSchema,
 } from "@seam/proto/seam/datasets/v1/datasets_pb";
-import type { Data } from "apache-arrow";
+import type { Data, RecordBatch } from "apache-arrow";
 import { type BatchSource, bitIsSet, columnData, int32PairsOf, nullBitmapOf } from "./arrow-columns.js";
 import { NumericAccumulator } from "./numeric.js";
 import { DEFAULT_STRING_LIMITS, StringAccumulator, type StringLimits } from "./string-stats.js";
@@ -98,6 +98,75 @@ function kindOf(acc: Accumulator): ColumnStats["kind"] {
 }
 
 /**
+ * Per-column statistics built incrementally, for a caller that sees the batches as they
+ * are produced: pass 1 is `add` on every batch; then, when `needsHistogram`, pass 2 is
+ * `addToHistogram` on every batch again (only numeric columns are read); then `result`.
+ * {@link computeStats} is this over a re-openable source.
+ */
+export class StatsCollector {
+  private readonly columns: readonly Column[];
+  private readonly accumulators: Accumulator[];
+  private readonly rows: Float64Array;
+  private readonly nulls: Float64Array;
+  private readonly bins: number;
+
+  /** Throws InvalidArgumentError for a bad histogram_bins or a column without a type. */
+  constructor(schema: Schema, options: StatsOptions) {
+    const bins = options.histogramBins;
+    if (!Number.isInteger(bins) || bins < 1) {
+      throw new InvalidArgumentError(`histogram_bins must be a positive integer, got ${bins}`);
+    }
+    this.bins = bins;
+    const limits = options.stringLimits ?? DEFAULT_STRING_LIMITS;
+    this.columns = schema.columns;
+    this.accumulators = this.columns.map((c) => accumulatorFor(c, limits));
+    this.rows = new Float64Array(this.columns.length);
+    this.nulls = new Float64Array(this.columns.length);
+  }
+
+  /** Pass 1 over one batch; DataLossError when it lacks a column or has another type. */
+  add(batch: RecordBatch): void {
+    this.columns.forEach((column, i) => {
+      const data = columnData(batch, column.name, column.type);
+      this.rows[i] += data.length;
+      this.nulls[i] += data.nullCount;
+      (this.accumulators[i] as Accumulator).add(data);
+    });
+  }
+
+  private histogrammed(): Array<{ column: Column; acc: NumericAccumulator }> {
+    return this.columns
+      .map((column, i) => ({ column, acc: this.accumulators[i] }))
+      .filter((x): x is { column: Column; acc: NumericAccumulator } => x.acc instanceof NumericAccumulator)
+      .filter(({ acc }) => acc.needsHistogram);
+  }
+
+  /** Whether pass 2 has anything to do (a numeric column with a finite value); ask after pass 1. */
+  get needsHistogram(): boolean {
+    return this.histogrammed().length > 0;
+  }
+
+  /** Pass 2 over one batch (after pass 1 saw every batch). */
+  addToHistogram(batch: RecordBatch): void {
+    for (const { column, acc } of this.histogrammed())
+      acc.addToHistogram(columnData(batch, column.name, column.type), this.bins);
+  }
+
+  /** The statistics, in schema order; call after both passes. */
+  result(): ColumnStats[] {
+    return this.columns.map((column, i) => {
+      const count = (this.rows[i] as number) - (this.nulls[i] as number);
+      return create(ColumnStatsSchema, {
+        name: column.name,
+        count: BigInt(count),
+        nullCount: BigInt(this.nulls[i] as number),
+        ...(count > 0 ? { kind: kindOf(this.accumulators[i] as Accumulator) } : {}),
+      });
+    });
+  }
+}
+
+/**
  * Per-column statistics of a stored version, in schema order (ColumnStats of
  * seam.datasets.v1). `batches` is opened twice: pass 1 gathers counts, min / max, moments,
  * bool and string statistics; pass 2 (only when there are non-empty numeric columns) fills
@@ -111,43 +180,10 @@ export async function computeStats(
   schema: Schema,
   options: StatsOptions,
 ): Promise<ColumnStats[]> {
-  const bins = options.histogramBins;
-  if (!Number.isInteger(bins) || bins < 1) {
-    throw new InvalidArgumentError(`histogram_bins must be a positive integer, got ${bins}`);
+  const collector = new StatsCollector(schema, options);
+  for await (const batch of batches()) collector.add(batch);
+  if (collector.needsHistogram) {
+    for await (const batch of batches()) collector.addToHistogram(batch);
   }
-  const limits = options.stringLimits ?? DEFAULT_STRING_LIMITS;
-  const columns = schema.columns;
-  const accumulators = columns.map((c) => accumulatorFor(c, limits));
-  const rows = new Float64Array(columns.length);
-  const nulls = new Float64Array(columns.length);
-
-  for await (const batch of batches()) {
-    columns.forEach((column, i) => {
-      const data = columnData(batch, column.name, column.type);
-      rows[i] += data.length;
-      nulls[i] += data.nullCount;
-      accumulators[i].add(data);
-    });
-  }
-
-  const histogrammed = columns
-    .map((column, i) => ({ column, acc: accumulators[i] }))
-    .filter((x): x is { column: Column; acc: NumericAccumulator } => x.acc instanceof NumericAccumulator)
-    .filter(({ acc }) => acc.needsHistogram);
-  if (histogrammed.length > 0) {
-    for await (const batch of batches()) {
-      for (const { column, acc } of histogrammed)
-        acc.addToHistogram(columnData(batch, column.name, column.type), bins);
-    }
-  }
-
-  return columns.map((column, i) => {
-    const count = rows[i] - nulls[i];
-    return create(ColumnStatsSchema, {
-      name: column.name,
-      count: BigInt(count),
-      nullCount: BigInt(nulls[i]),
-      ...(count > 0 ? { kind: kindOf(accumulators[i]) } : {}),
-    });
-  });
+  return collector.result();
 }

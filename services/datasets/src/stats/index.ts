@@ -7,7 +7,7 @@ export {
   nullBitmapOf,
 } from "./arrow-columns.js";
 export { openArrowFile } from "./arrow-file.js";
-export { computeStats, type StatsOptions } from "./compute-stats.js";
+export { computeStats, StatsCollector, type StatsOptions } from "./compute-stats.js";
 export { HyperLogLog } from "./hyperloglog.js";
 export { compareCodePoints, SpaceSaving, type ValueFrequency } from "./space-saving.js";
 export { DEFAULT_STRING_LIMITS, StringAccumulator, type StringLimits } from "./string-stats.js";

@@ -3,7 +3,9 @@ import { type StringStats, StringStatsSchema } from "@seam/proto/seam/datasets/v
 import type { Data } from "apache-arrow";
 import { bitIsSet, nullBitmapOf } from "./arrow-columns.js";
 import { HyperLogLog } from "./hyperloglog.js";
-import { compareFrequencies, SpaceSaving, type ValueFrequency } from "./space-saving.js";
+import { compareFrequencies, type ValueFrequency } from "./space-saving.js";
+import { Utf8SpaceSaving } from "./utf8-space-saving.js";
+import { Utf8Table } from "./utf8-table.js";
 
 /** Bounds of the string sketches; see {@link StringAccumulator}. */
 export interface StringLimits {
@@ -24,16 +26,23 @@ export const DEFAULT_STRING_LIMITS: StringLimits = {
 
 /**
  * Accumulates a string column in one pass with bounded memory. Counts every value exactly
- * in a map while there are at most `exactDistinct` distinct values; past that, the map is
+ * while there are at most `exactDistinct` distinct values; past that, the counts are
  * folded into a HyperLogLog (distinct estimate, distinct_exact = false) and a Space-Saving
- * sketch (top values, counts then upper bounds), and the map is dropped. Lengths are in
- * Unicode code points, counted from UTF-8 bytes without decoding: every byte that is not a
- * continuation byte (10xxxxxx) starts a code point.
+ * sketch (top values, counts then upper bounds), and the exact counts are dropped. Lengths
+ * are in Unicode code points, counted from UTF-8 bytes without decoding: every byte that
+ * is not a continuation byte (10xxxxxx) starts a code point.
+ *
+ * The exact counts are kept by UTF-8 bytes (a {@link Utf8Table}), so a value seen before
+ * is counted without decoding it; values are decoded to strings only for the result or
+ * when switching to the sketches (where byte strings that decode alike, which only
+ * invalid UTF-8 can do, are merged, exactly as counting decoded strings would).
  */
 export class StringAccumulator {
-  private exact: Map<string, number> | undefined = new Map();
+  private table: Utf8Table | undefined = new Utf8Table();
+  /** Exact counts by decoded string, once the table was folded without going past the limit. */
+  private exact: Map<string, number> | undefined;
   private hll: HyperLogLog | undefined;
-  private sketch: SpaceSaving | undefined;
+  private sketch: Utf8SpaceSaving | undefined;
   private minLength = Number.POSITIVE_INFINITY;
   private maxLength = 0;
   private n = 0;
@@ -44,32 +53,66 @@ export class StringAccumulator {
   add(data: Data): void {
     const offsets = data.valueOffsets as Int32Array;
     const bytes = data.values as Uint8Array;
-    // Buffer#toString decodes a byte range without copying it first, unlike TextDecoder.
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const nulls = nullBitmapOf(data);
     const offset = data.offset;
+    const length = data.length;
     let minLength = this.minLength;
     let maxLength = this.maxLength;
-    for (let i = 0; i < data.length; i++) {
-      if (nulls !== undefined && !bitIsSet(nulls, offset + i)) continue;
-      const start = offsets[i];
-      const end = offsets[i + 1];
-      let length = 0;
-      for (let b = start; b < end; b++) if ((bytes[b] & 0xc0) !== 0x80) length++;
-      if (length < minLength) minLength = length;
-      if (length > maxLength) maxLength = length;
-      const value = buffer.toString("utf8", start, end);
-      if (this.exact !== undefined) {
-        this.exact.set(value, (this.exact.get(value) ?? 0) + 1);
-        if (this.exact.size > this.limits.exactDistinct) this.switchToSketches(this.exact);
-      } else {
-        this.hll?.addUtf8(bytes, start, end);
-        this.sketch?.add(value);
+    let i = 0;
+    const table = this.table;
+    if (table !== undefined) {
+      const limit = this.limits.exactDistinct;
+      let n = 0;
+      for (; i < length; i++) {
+        if (nulls !== undefined && !bitIsSet(nulls, offset + i)) continue;
+        const start = offsets[i];
+        const end = offsets[i + 1];
+        let chars = 0;
+        for (let b = start; b < end; b++) if ((bytes[b] & 0xc0) !== 0x80) chars++;
+        if (chars < minLength) minLength = chars;
+        if (chars > maxLength) maxLength = chars;
+        table.add(bytes, start, end);
+        n++;
+        if (table.size > limit) {
+          this.foldTable(table);
+          i++;
+          break;
+        }
       }
-      this.n++;
+      this.n += n;
+    }
+    if (i < length) {
+      // Buffer#toString decodes a byte range without copying it first, unlike TextDecoder.
+      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (; i < length; i++) {
+        if (nulls !== undefined && !bitIsSet(nulls, offset + i)) continue;
+        const start = offsets[i];
+        const end = offsets[i + 1];
+        let chars = 0;
+        for (let b = start; b < end; b++) if ((bytes[b] & 0xc0) !== 0x80) chars++;
+        if (chars < minLength) minLength = chars;
+        if (chars > maxLength) maxLength = chars;
+        if (this.exact !== undefined) {
+          const value = buffer.toString("utf8", start, end);
+          this.exact.set(value, (this.exact.get(value) ?? 0) + 1);
+          if (this.exact.size > this.limits.exactDistinct) this.switchToSketches(this.exact);
+        } else {
+          this.hll?.addUtf8(bytes, start, end);
+          this.sketch?.add(bytes, start, end);
+        }
+        this.n++;
+      }
     }
     this.minLength = minLength;
     this.maxLength = maxLength;
+  }
+
+  /** Replaces the byte table by exact string counts, or by the sketches past the limit. */
+  private foldTable(table: Utf8Table): void {
+    const exact = decodeCounts(table);
+    this.table = undefined;
+    if (exact.size > this.limits.exactDistinct) this.switchToSketches(exact);
+    else this.exact = exact;
   }
 
   private switchToSketches(exact: Map<string, number>): void {
@@ -77,10 +120,13 @@ export class StringAccumulator {
     for (const value of exact.keys()) hll.addString(value);
     // Seeding with the largest exact counts keeps Space-Saving's guarantee: anything
     // evicted later re-enters at (smallest kept count + 1), above its true count so far.
-    const sketch = new SpaceSaving(this.limits.sketchCounters);
+    const sketch = new Utf8SpaceSaving(this.limits.sketchCounters);
     const entries = [...exact].map(([value, count]) => ({ value, count }));
     entries.sort(compareFrequencies);
-    for (const e of entries.slice(0, this.limits.sketchCounters)) sketch.add(e.value, e.count);
+    for (const e of entries.slice(0, this.limits.sketchCounters)) {
+      const bytes = Buffer.from(e.value, "utf8");
+      sketch.add(bytes, 0, bytes.length, e.count);
+    }
     this.hll = hll;
     this.sketch = sketch;
     this.exact = undefined;
@@ -93,17 +139,18 @@ export class StringAccumulator {
 
   /** The statistics. */
   result(): StringStats {
+    const exact = this.table !== undefined ? decodeCounts(this.table) : this.exact;
     const frequencies: ValueFrequency[] =
-      this.exact !== undefined
-        ? [...this.exact].map(([value, count]) => ({ value, count }))
+      exact !== undefined
+        ? [...exact].map(([value, count]) => ({ value, count }))
         : (this.sketch?.entries() ?? []);
     frequencies.sort(compareFrequencies);
     // Past the switch there are provably more than `exactDistinct` values, whatever the estimate says.
     const distinct =
-      this.exact?.size ?? Math.max(this.limits.exactDistinct + 1, Math.round(this.hll?.estimate() ?? 0));
+      exact?.size ?? Math.max(this.limits.exactDistinct + 1, Math.round(this.hll?.estimate() ?? 0));
     return create(StringStatsSchema, {
       distinctCount: BigInt(distinct),
-      distinctExact: this.exact !== undefined,
+      distinctExact: exact !== undefined,
       topValues: frequencies
         .slice(0, this.limits.topValues)
         .map(({ value, count }) => ({ value, count: BigInt(count) })),
@@ -111,4 +158,14 @@ export class StringAccumulator {
       maxLength: BigInt(this.maxLength),
     });
   }
+}
+
+/** The table's counts by decoded string (merging byte strings that decode alike). */
+function decodeCounts(table: Utf8Table): Map<string, number> {
+  const exact = new Map<string, number>();
+  table.forEach((bytes, start, end, count) => {
+    const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8", start, end);
+    exact.set(value, (exact.get(value) ?? 0) + count);
+  });
+  return exact;
 }

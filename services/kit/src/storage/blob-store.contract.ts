@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "../errors/index.js";
 import type { BlobStore } from "./ports.js";
@@ -124,6 +127,62 @@ export function describeBlobStoreContract(name: string, open: () => Promise<Blob
         }
       };
       await expect(read()).rejects.toThrow();
+    });
+
+    describe("putFile", () => {
+      let dir: string;
+      beforeEach(async () => {
+        dir = await mkdtemp(join(tmpdir(), "seam-putfile-"));
+      });
+      afterEach(async () => {
+        await rm(dir, { recursive: true, force: true });
+      });
+
+      it("stores a file's content under its sha256, leaving the file for the caller", async () => {
+        const data = randomBytes(150_000);
+        const path = join(dir, "a.bin");
+        await writeFile(path, data);
+        const info = await store.putFile(path);
+        expect(info).toEqual({ sha256: sha256(data), size: data.length });
+        expect(await store.stat(info.sha256)).toEqual(info);
+        expect((await readAll(store.get(info.sha256))).data.equals(data)).toBe(true);
+        expect((await readFile(path)).equals(data)).toBe(true);
+        // Removing the caller's file does not touch the stored blob.
+        await rm(path);
+        expect((await readAll(store.get(info.sha256, { chunkSize: 4_096 }))).data.equals(data)).toBe(true);
+      });
+
+      it("keeps one copy of content also stored by put, and stores empty files", async () => {
+        const data = randomBytes(40_000);
+        const path = join(dir, "b.bin");
+        await writeFile(path, data);
+        const first = await store.put([data]);
+        const afterFirst = await fixture.stored();
+        expect(await store.putFile(path)).toEqual(first);
+        expect(await fixture.stored()).toEqual(afterFirst);
+        const [a, b] = await Promise.all([store.putFile(path), store.putFile(path)]);
+        expect([a, b]).toEqual([first, first]);
+        expect(await fixture.stored()).toEqual(afterFirst);
+        await writeFile(join(dir, "empty"), new Uint8Array());
+        expect(await store.putFile(join(dir, "empty"))).toEqual({
+          sha256: sha256(new Uint8Array()),
+          size: 0,
+        });
+      });
+
+      it("keeps nothing when the file is missing, over maxBytes or the put is aborted", async () => {
+        const data = randomBytes(30_000);
+        const path = join(dir, "c.bin");
+        await writeFile(path, data);
+        await expect(store.putFile(join(dir, "missing"))).rejects.toThrow();
+        await expect(store.putFile(path, { maxBytes: 29_999 })).rejects.toBeInstanceOf(
+          ResourceExhaustedError,
+        );
+        await expect(store.putFile(path, { signal: AbortSignal.abort() })).rejects.toThrow();
+        expect(await fixture.stored()).toEqual([]);
+        expect(await store.stat(sha256(data))).toBeUndefined();
+        expect((await store.putFile(path, { maxBytes: 30_000 })).size).toBe(30_000);
+      });
     });
 
     it("refuses addresses that are not lower-case sha256 hex", async () => {

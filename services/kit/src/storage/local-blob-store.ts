@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { copyFile, link, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { NotFoundError, ResourceExhaustedError } from "../errors/index.js";
 import { abortable } from "./internal/abortable.js";
@@ -57,6 +57,76 @@ export class LocalBlobStore implements BlobStore {
       return { sha256, size };
     } catch (err) {
       if (!closed) await file.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Hashes the file (reading it once) and hard-links it into place; falls back to a copy
+   * when the store is on another file system (or links are not supported). The file is
+   * fsynced first, as `put` fsyncs what it wrote, so a stored blob is always complete.
+   */
+  async putFile(path: string, options: BlobPutOptions = {}): Promise<BlobInfo> {
+    checkSize("maxBytes", options.maxBytes, 0);
+    options.signal?.throwIfAborted();
+    const file = await open(path, "r");
+    let stream: ReturnType<typeof createReadStream> | undefined;
+    let sha256: string;
+    let size: number;
+    try {
+      size = (await file.stat()).size;
+      if (options.maxBytes !== undefined && size > options.maxBytes) {
+        throw new ResourceExhaustedError(`blob is larger than the limit of ${options.maxBytes} bytes`);
+      }
+      // Flushing to disk (a worker thread) overlaps hashing (this thread).
+      const synced = file.sync();
+      synced.catch(() => {});
+      const hash = createHash("sha256");
+      let hashed = 0;
+      stream = createReadStream("", { fd: file, autoClose: false, start: 0, highWaterMark: 4 << 20 });
+      for await (const chunk of abortable(stream as AsyncIterable<Buffer>, options.signal)) {
+        hash.update(chunk);
+        hashed += chunk.byteLength;
+      }
+      await synced;
+      if (hashed !== size) throw new Error(`${path} changed size while being stored`);
+      sha256 = hash.digest("hex");
+    } finally {
+      stream?.destroy();
+      await file.close();
+    }
+    options.signal?.throwIfAborted();
+    const target = this.#path(sha256);
+    if (await exists(target)) return { sha256, size }; // same content already stored: dedupe
+    await mkdir(join(target, ".."), { recursive: true });
+    try {
+      await link(path, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") return { sha256, size }; // a concurrent put stored it
+      if (code !== "EXDEV" && code !== "EPERM" && code !== "ENOTSUP" && code !== "EMLINK") throw err;
+      await this.#copyIn(path, target);
+    }
+    await syncDir(join(target, ".."));
+    return { sha256, size };
+  }
+
+  /** Copies `path` into the temp dir, fsyncs it and renames it to `target`. */
+  async #copyIn(path: string, target: string): Promise<void> {
+    const tmpDir = join(this.#dir, "tmp");
+    await mkdir(tmpDir, { recursive: true });
+    const tmp = join(tmpDir, randomUUID());
+    try {
+      await copyFile(path, tmp);
+      const copy = await open(tmp, "r+");
+      try {
+        await copy.sync();
+      } finally {
+        await copy.close();
+      }
+      await rename(tmp, target);
+    } catch (err) {
       await rm(tmp, { force: true });
       throw err;
     }

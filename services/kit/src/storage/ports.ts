@@ -68,6 +68,14 @@ export interface BlobPutOptions {
  */
 export interface BlobStore {
   put(content: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: BlobPutOptions): Promise<BlobInfo>;
+  /**
+   * Stores the content of the finished local file at `path`, like `put` of its bytes (the
+   * store hashes it itself: the address is never taken on trust), but without copying it
+   * when the store can adopt the file: the local adapter hard-links it into place when
+   * it is on the same file system. The file stays where it is for the caller to remove;
+   * it must not be modified afterwards (removing or replacing it is fine).
+   */
+  putFile(path: string, options?: BlobPutOptions): Promise<BlobInfo>;
   /** Streams the content in chunks of at most `chunkSize` bytes; NotFoundError when absent. */
   get(
     sha256: string,

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
 import type { Redis } from "ioredis";
 import { NotFoundError, ResourceExhaustedError } from "../errors/index.js";
 import { abortable } from "./internal/abortable.js";
@@ -105,6 +106,11 @@ export class RedisBlobStore implements BlobStore {
       await this.#deleteUpload(upload, chunks);
       throw err;
     }
+  }
+
+  /** Streams the file like {@link put}: Redis has no file to adopt. */
+  putFile(path: string, options: BlobPutOptions = {}): Promise<BlobInfo> {
+    return this.put(createReadStream(path, { highWaterMark: this.#chunkBytes }), options);
   }
 
   async *get(

@@ -9,31 +9,45 @@ export async function* abortable<T>(
   signal?.throwIfAborted();
   const iterator =
     Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
-  if (signal === undefined) {
-    for (let r = await iterator.next(); r.done !== true; r = await iterator.next()) yield r.value;
-    return;
-  }
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  // The race loser must not surface as an unhandled rejection.
-  aborted.catch(() => {});
   let finished = false;
   try {
     for (;;) {
-      const r = await Promise.race([iterator.next(), aborted]);
+      const r = signal === undefined ? await iterator.next() : await nextOrAbort(iterator, signal);
       if (r.done === true) {
         finished = true;
         return;
       }
       yield r.value;
-      signal.throwIfAborted();
+      signal?.throwIfAborted();
     }
   } finally {
-    if (onAbort !== undefined) signal.removeEventListener("abort", onAbort);
     // Let the source release what it holds (file handles, sockets) when we stop early.
     if (!finished) void Promise.resolve(iterator.return?.()).catch(() => {});
   }
+}
+
+/**
+ * The iterator's next result, or the signal's reason once it aborts. A listener per
+ * step, removed when the step settles: racing every step against one long-lived abort
+ * promise would keep each step's result (a chunk) reachable until the signal settles —
+ * which leaked a whole 700 MB file's worth of chunks when hashing it.
+ */
+function nextOrAbort<T>(
+  iterator: Iterator<T> | AsyncIterator<T>,
+  signal: AbortSignal,
+): Promise<IteratorResult<T>> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    Promise.resolve(iterator.next()).then(
+      (result) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(result);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
 }
