@@ -10,7 +10,6 @@ import {
   SchemaSchema,
   SourceFormat,
   type SplitSpec,
-  type Splits,
   SplitsSchema,
   type UploadDatasetVersionRequest,
   type UploadMetadata,
@@ -18,7 +17,7 @@ import {
 import { delimiterByte, explicitColumns, type IngestResult, ingest } from "./ingest/index.js";
 import { checkDatasetName, parseVersionRef, versionRef } from "./names.js";
 import { countSplits, validateSplitSpec } from "./splits/index.js";
-import { computeStats, openArrowFile } from "./stats/index.js";
+import { ConcurrentStats, openArrowFile } from "./stats/index.js";
 import type { AddedVersion, DatasetStore } from "./store/dataset-store.js";
 
 const DEFAULT_HISTOGRAM_BINS = 10;
@@ -52,7 +51,9 @@ interface UploadPlan {
  * Everything the metadata says is checked before the first chunk is read (dataset,
  * parents, schema, split fractions), so a bad request fails without sending its data.
  * The chunks are converted by `ingest` into a canonical Arrow IPC file in `tmpDir`; its
- * statistics and split counts are computed from that file; then the file goes into the
+ * statistics are computed while it is written, on a worker thread fed each record batch
+ * (ConcurrentStats: pass 1 during ingest, the histogram pass over the finished file),
+ * and the split counts from that file meanwhile; then the file goes into the
  * blob store and the version is committed in one compare-and-set step. A failure or
  * cancellation at any point removes the temp files and releases the blob unless a
  * committed version shares it, so nothing is left behind.
@@ -80,7 +81,11 @@ export async function uploadVersion(
   // of ingest, stats or commit can leave a file behind.
   await mkdir(deps.tmpDir, { recursive: true });
   const tmpDir = await mkdtemp(join(deps.tmpDir, "upload-"));
+  // The statistics worker is terminated whatever happens, as the directory is removed.
+  let worker: ConcurrentStats | undefined;
   try {
+    const stats = ConcurrentStats.start({ histogramBins: plan.histogramBins });
+    worker = stats;
     const ingested = await ingest(chunksOf(stream, signal), {
       format: metadata.format,
       ...(metadata.csv === undefined || metadata.csv.delimiter === ""
@@ -90,13 +95,17 @@ export async function uploadVersion(
       maxSourceBytes: deps.maxUploadBytes,
       tmpDir,
       signal,
+      observer: stats,
     });
     try {
-      return await storeVersion(deps, plan, ingested, signal);
+      return await storeVersion(deps, plan, ingested, stats, signal);
     } finally {
       await ingested.cleanup();
     }
   } finally {
+    await worker?.close().catch((err: unknown) => {
+      deps.logger.error({ err }, "terminating an upload's statistics worker failed");
+    });
     await rm(tmpDir, { recursive: true, force: true }).catch((err: unknown) => {
       deps.logger.error({ err, path: tmpDir }, "removing an upload's temp directory failed");
     });
@@ -108,6 +117,7 @@ async function storeVersion(
   deps: UploadDeps,
   plan: UploadPlan,
   ingested: IngestResult,
+  concurrentStats: ConcurrentStats,
   signal: AbortSignal,
 ): Promise<AddedVersion> {
   const { metadata } = plan;
@@ -116,15 +126,18 @@ async function storeVersion(
   const existing = await deps.store.findVersion(metadata.dataset, ingested.sha256);
   if (existing !== undefined) return { version: existing, created: false };
 
-  const batches = openArrowFile(ingested.arrowPath);
-  const stats = await computeStats(batches, ingested.schema, { histogramBins: plan.histogramBins });
-  let splits: Splits | undefined;
-  if (plan.split !== undefined) {
-    // The key column can only be checked now when the schema was inferred.
-    validateSplitSpec(plan.split, ingested.schema, "metadata.split");
-    const counts = await countSplits(batches, plan.split);
-    splits = create(SplitsSchema, { spec: plan.split, counts });
-  }
+  const { split } = plan;
+  // The key column can only be checked now when the schema was inferred.
+  if (split !== undefined) validateSplitSpec(split, ingested.schema, "metadata.split");
+  // The worker's histogram pass and the split counts (this thread) read the file together.
+  const [stats, splits] = await allSettledOrThrow(
+    concurrentStats.finish(ingested.arrowPath, ingested.schema, signal),
+    split === undefined
+      ? Promise.resolve(undefined)
+      : countSplits(openArrowFile(ingested.arrowPath), split).then((counts) =>
+          create(SplitsSchema, { spec: split, counts }),
+        ),
+  );
   signal.throwIfAborted();
 
   // Adopted, not copied, where the store can (the local store links the file in place).
@@ -176,6 +189,14 @@ async function storeVersion(
     await deps.blobs.putFile(ingested.arrowPath);
   }
   return added;
+}
+
+/** Both results once both settled (neither keeps reading the file afterwards), else the first error. */
+async function allSettledOrThrow<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === "rejected") throw ra.reason;
+  if (rb.status === "rejected") throw rb.reason;
+  return [ra.value, rb.value];
 }
 
 /** Validates the metadata message (everything that can be checked without the data). */

@@ -2,6 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
+import type { Schema } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import {
   type Schema as ArrowSchema,
   type Data,
@@ -11,7 +12,7 @@ import {
   Struct,
 } from "apache-arrow";
 import type { ArrayBufferViewInput } from "apache-arrow/util/buffer";
-import { type ColumnSpec, toArrowSchema } from "./columns.js";
+import { type ColumnSpec, toArrowSchema, toProtoSchema } from "./columns.js";
 
 /**
  * Arrow's stream writer, but every byte it emits is collected synchronously instead of
@@ -43,6 +44,23 @@ class CapturingStreamWriter extends RecordBatchStreamWriter {
   }
 }
 
+/**
+ * Sees the canonical stream as it is written (e.g. to compute statistics concurrently).
+ * The byte arrays passed in belong to the writer: copy what must outlive the call.
+ */
+export interface BatchObserver {
+  /**
+   * A stream starts: its schema and IPC schema message. Called again when a conversion
+   * starts over (inference fell back to a second pass): forget every batch seen before.
+   * A late null only rewrites the schema message's nullability and calls nothing.
+   */
+  start(schema: Schema, schemaMessage: Uint8Array): void;
+  /** The IPC message bytes (metadata and body) of one record batch, in stream order. */
+  batch(message: Uint8Array): void;
+  /** Backpressure: when it returns a promise, the writer waits for it between input chunks. */
+  ready(): Promise<void> | undefined;
+}
+
 /** What a finished canonical stream is. */
 export interface ArrowFileSummary {
   readonly sha256: string;
@@ -71,6 +89,8 @@ export class ArrowFileWriter {
   private constructor(
     private readonly stream: WriteStream,
     readonly schema: ArrowSchema,
+    private readonly observer: BatchObserver | undefined,
+    columns: readonly ColumnSpec[],
   ) {
     stream.on("error", (err) => {
       this.failure = err;
@@ -79,12 +99,13 @@ export class ArrowFileWriter {
     const header = this.writer.take();
     this.headerBytes = header.length;
     this.push(header);
+    observer?.start(toProtoSchema(columns), header);
   }
 
-  /** Creates (truncates) `path` and writes the schema message. */
-  static create(path: string, columns: readonly ColumnSpec[]): ArrowFileWriter {
+  /** Creates (truncates) `path` and writes the schema message; `observer` sees the stream. */
+  static create(path: string, columns: readonly ColumnSpec[], observer?: BatchObserver): ArrowFileWriter {
     const stream = createWriteStream(path, { highWaterMark: 8 << 20 });
-    return new ArrowFileWriter(stream, toArrowSchema(columns));
+    return new ArrowFileWriter(stream, toArrowSchema(columns), observer, columns);
   }
 
   private push(buf: Buffer): void {
@@ -98,13 +119,17 @@ export class ArrowFileWriter {
   writeBatch(children: Data[], length: number): void {
     const data = makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children });
     this.writer.write(new RecordBatch(this.schema, data));
-    this.push(this.writer.take());
+    const message = this.writer.take();
+    this.push(message);
+    this.observer?.batch(message);
   }
 
-  /** Resolves when the file stream can take more (call between input chunks). */
+  /** Resolves when the file stream and the observer can take more (call between input chunks). */
   async drain(): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.stream.writableNeedDrain) await once(this.stream, "drain");
+    const ready = this.observer?.ready();
+    if (ready !== undefined) await ready;
   }
 
   /** Writes the end-of-stream marker and closes the file. */

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "@seam/kit/errors";
-import { type ArrowFileSummary, ArrowFileWriter, rewriteSchema } from "./arrow-writer.js";
+import { type ArrowFileSummary, ArrowFileWriter, type BatchObserver, rewriteSchema } from "./arrow-writer.js";
 import { BatchAssembler } from "./batch-assembler.js";
 import type { ColumnSpec } from "./columns.js";
 import { Converter } from "./converter.js";
@@ -28,6 +28,8 @@ export interface TextConvertOptions {
   readonly replay: () => AsyncIterable<Uint8Array>;
   /** Bytes the schema is first inferred from (default 4 MiB). */
   readonly windowBytes?: number;
+  /** Sees every stream written, including the restart of a second pass. */
+  readonly observer?: BatchObserver;
 }
 
 const DEFAULT_WINDOW_BYTES = 4 << 20;
@@ -71,7 +73,7 @@ async function strictPass(
   columns: readonly ColumnSpec[],
   options: TextConvertOptions,
 ): Promise<ConvertResult> {
-  const writer = ArrowFileWriter.create(options.arrowPath, columns);
+  const writer = ArrowFileWriter.create(options.arrowPath, columns, options.observer);
   try {
     const assembler = new BatchAssembler(columns, writer, options.batchRows, (p) => `line ${p}`);
     const reader = makeReader(options, new Converter(assembler, true), noFallback, columns);
@@ -134,7 +136,7 @@ async function speculate(
   checkHasData(probe, inferrer.names.length);
 
   const guess = inferrer.columns();
-  const writer = ArrowFileWriter.create(options.arrowPath, guess);
+  const writer = ArrowFileWriter.create(options.arrowPath, guess, options.observer);
   try {
     const assembler = new BatchAssembler(guess, writer, options.batchRows, (p) => `line ${p}`);
     const converter = new Converter(

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { InvalidArgumentError } from "@seam/kit/errors";
 import { type Schema, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { convertArrowStream } from "./arrow-source.js";
+import type { BatchObserver } from "./arrow-writer.js";
 import { explicitColumns, toProtoSchema } from "./columns.js";
 import { type ConvertResult, convertText } from "./convert-text.js";
 import { guardSource, Spool, stripBom } from "./source.js";
@@ -29,6 +30,12 @@ export interface IngestOptions {
   readonly signal?: AbortSignal;
   /** Rows per record batch of the canonical stream; part of the content address. */
   readonly batchRows?: number;
+  /**
+   * Sees the canonical stream as it is written (CSV and NDJSON; not called for Arrow IPC
+   * uploads), starting over when inference runs a second pass; its `ready()` is awaited
+   * between input chunks.
+   */
+  readonly observer?: BatchObserver;
 }
 
 /** A finished ingest: the canonical stream in a temp file and what describes it. */
@@ -117,6 +124,7 @@ export async function ingest(
         explicit,
         batchRows,
         arrowPath,
+        ...(options.observer === undefined ? {} : { observer: options.observer }),
         replay: () => {
           if (tee === undefined) throw new Error("no spool to replay");
           return stripBom(guardSource(tee.replay(), { signal }));

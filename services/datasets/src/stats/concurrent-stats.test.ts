@@ -1,0 +1,199 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { create, toBinary } from "@bufbuild/protobuf";
+import {
+  type ColumnStats,
+  ColumnStatsSchema,
+  ColumnType,
+  SchemaSchema,
+  SourceFormat,
+} from "@seam/proto/seam/datasets/v1/datasets_pb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type IngestResult, ingest } from "../ingest/index.js";
+import { ConcurrentStats, type ConcurrentStatsOptions, computeStats, openArrowFile } from "./index.js";
+
+// The worker thread runs the BUILT entry (dist/stats/stats-worker.js): from src/ there is
+// no JavaScript to load in a worker, which is why ConcurrentStats falls back in-process.
+const here = dirname(fileURLToPath(import.meta.url));
+const datasetsRoot = join(here, "..", "..");
+const workerJs = join(datasetsRoot, "dist", "stats", "stats-worker.js");
+
+beforeAll(() => {
+  // Incremental, so cheap when already built; type errors elsewhere do not stop emitting.
+  try {
+    const tsc = join(datasetsRoot, "..", "..", "node_modules", "typescript", "bin", "tsc");
+    execFileSync(process.execPath, [tsc, "-b", join(datasetsRoot, "tsconfig.json")], { stdio: "pipe" });
+  } catch {
+    // checked below
+  }
+  if (!existsSync(workerJs)) throw new Error(`build did not produce ${workerJs}`);
+});
+
+/** mulberry32: the same data on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = ["alpha", "beta", "gamma", "délta", "日本", "🎉", "zeta", ""];
+
+/**
+ * A CSV beyond the 4 MiB inference window whose last rows contradict the inferred schema:
+ * `late` becomes float64 (the conversion starts over: a second stream) and `dense` gets
+ * its first null (the schema message is rewritten).
+ */
+function* csvChunks(rows: number, restart: boolean): Generator<Uint8Array> {
+  const rand = prng(7);
+  let text = "id,x,b,s,t,late,dense\n";
+  for (let i = 0; i < rows; i++) {
+    const last = i === rows - 1;
+    const x = rand() < 0.05 ? "" : ((rand() - 0.3) * 1e6).toFixed(3);
+    const b = rand() < 0.1 ? "" : rand() < 0.5 ? "true" : "false";
+    const w = WORDS[Math.floor(rand() * WORDS.length)] as string;
+    const s = rand() < 0.05 ? "" : `"${w} ${Math.floor(rand() * 5000)}"`;
+    const t = rand() < 0.05 ? "" : new Date(Date.UTC(2020, 0, 1) + Math.floor(rand() * 1e11)).toISOString();
+    const late = last && restart ? "1.5" : String(Math.floor(rand() * 100) - 50);
+    const dense = last ? "" : String(i % 97);
+    text += `${i},${x},${b},${s},${t},${late},${dense}\n`;
+    if (text.length > 1 << 16) {
+      yield Buffer.from(text);
+      text = "";
+    }
+  }
+  yield Buffer.from(text);
+}
+
+async function* asAsync(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* chunks;
+}
+
+const binary = (stats: ColumnStats[]): Uint8Array[] => stats.map((s) => toBinary(ColumnStatsSchema, s));
+
+describe("ConcurrentStats", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "seam-concurrent-stats-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function ingestWith(
+    options: ConcurrentStatsOptions,
+    rows: number,
+    restart: boolean,
+  ): Promise<{
+    observed: ColumnStats[];
+    reference: ColumnStats[];
+    ingested: IngestResult;
+    threaded: boolean;
+  }> {
+    const stats = ConcurrentStats.start(options);
+    try {
+      const ingested = await ingest(asAsync(csvChunks(rows, restart)), {
+        format: SourceFormat.CSV,
+        maxSourceBytes: 1 << 30,
+        tmpDir: dir,
+        batchRows: 1000,
+        observer: stats,
+      });
+      const observed = await stats.finish(ingested.arrowPath, ingested.schema);
+      const reference = await computeStats(openArrowFile(ingested.arrowPath), ingested.schema, options);
+      return { observed, reference, ingested, threaded: stats.threaded };
+    } finally {
+      await stats.close();
+    }
+  }
+
+  for (const [name, worker] of [
+    ["a worker thread (built entry)", pathToFileURL(workerJs)],
+    ["the in-process fallback", "in-process"],
+  ] as const) {
+    it(`gives exactly computeStats' result through ${name}, across an inference restart and a late null`, async () => {
+      // ~6 MiB: past the inference window; a tiny in-flight bound makes ingest wait often.
+      const { observed, reference, ingested, threaded } = await ingestWith(
+        { histogramBins: 13, worker, maxInFlightBytes: 1 },
+        90_000,
+        true,
+      );
+      expect(threaded).toBe(worker !== "in-process");
+      expect(ingested.schema.columns.map((c) => [c.name, c.type, c.nullable])).toEqual([
+        ["id", ColumnType.INT64, false],
+        ["x", ColumnType.FLOAT64, true],
+        ["b", ColumnType.BOOL, true],
+        ["s", ColumnType.STRING, true],
+        ["t", ColumnType.TIMESTAMP, true],
+        ["late", ColumnType.FLOAT64, false],
+        ["dense", ColumnType.INT64, true],
+      ]);
+      expect(observed).toEqual(reference);
+      expect(binary(observed)).toEqual(binary(reference));
+      await ingested.cleanup();
+    });
+  }
+
+  it("matches computeStats with string sketches past their exact limit, through the worker", async () => {
+    const options = {
+      histogramBins: 4,
+      stringLimits: { exactDistinct: 50, sketchCounters: 16, topValues: 3 },
+      worker: pathToFileURL(workerJs),
+    };
+    const { observed, reference, ingested } = await ingestWith(options, 5_000, false);
+    expect(binary(observed)).toEqual(binary(reference));
+    await ingested.cleanup();
+  });
+
+  it("is defaulted to the in-process fallback when running from the TypeScript sources", async () => {
+    const stats = ConcurrentStats.start({ histogramBins: 10 });
+    expect(stats.threaded).toBe(false);
+    await stats.close();
+  });
+
+  it("rejects finish with the worker's failure, and close() stops the worker", async () => {
+    const stats = ConcurrentStats.start({ histogramBins: 10, worker: pathToFileURL(workerJs) });
+    const ingested = await ingest(asAsync(csvChunks(100, false)), {
+      format: SourceFormat.CSV,
+      maxSourceBytes: 1 << 30,
+      tmpDir: dir,
+      observer: stats,
+    });
+    // A schema the file does not have: the worker recomputes from the file and fails.
+    const wrong = create(SchemaSchema, {
+      columns: [{ name: "nope", type: ColumnType.INT64, nullable: true }],
+    });
+    await expect(stats.finish(ingested.arrowPath, wrong)).rejects.toThrow(
+      /computing statistics failed: DataLossError: stored data has no column "nope"/,
+    );
+    await expect(stats.ready()).rejects.toThrow(/computing statistics failed/);
+    await stats.close();
+    await stats.close();
+    await ingested.cleanup();
+  });
+
+  it("rejects finish on abort, and after close", async () => {
+    const stats = ConcurrentStats.start({ histogramBins: 10, worker: pathToFileURL(workerJs) });
+    const ingested = await ingest(asAsync(csvChunks(100, false)), {
+      format: SourceFormat.CSV,
+      maxSourceBytes: 1 << 30,
+      tmpDir: dir,
+      observer: stats,
+    });
+    const controller = new AbortController();
+    const finished = stats.finish(ingested.arrowPath, ingested.schema, controller.signal);
+    controller.abort(new Error("cancelled"));
+    await expect(finished).rejects.toThrow("cancelled");
+    await stats.close();
+    await expect(stats.finish(ingested.arrowPath, ingested.schema)).rejects.toThrow(/closed/);
+    await ingested.cleanup();
+  });
+});

@@ -1,0 +1,231 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  type ColumnStats,
+  ColumnStatsSchema,
+  type Schema,
+  SchemaSchema,
+} from "@seam/proto/seam/datasets/v1/datasets_pb";
+import type { StatsOptions } from "./compute-stats.js";
+import {
+  type FromStatsWorker,
+  type StatsWorkerData,
+  statsHandler,
+  type ToStatsWorker,
+} from "./stream-stats.js";
+
+/** Default bound of the batch bytes posted to the worker and not yet in its statistics. */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 << 20;
+
+/** The compiled worker entry next to this module; absent when running from src/ (tests). */
+const BUILT_WORKER = new URL("./stats-worker.js", import.meta.url);
+
+/**
+ * The parent's flags minus `--conditions`: the worker entry is compiled JavaScript and must
+ * resolve the workspace packages to their dist/ too, even under a parent resolving their
+ * TypeScript sources (vitest passes `--conditions source`).
+ */
+function withoutConditions(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--conditions" || arg === "-C") i++;
+    else if (!arg.startsWith("--conditions=") && !arg.startsWith("-C=")) out.push(arg);
+  }
+  return out;
+}
+
+/** Options of {@link ConcurrentStats.start}. */
+export interface ConcurrentStatsOptions extends StatsOptions {
+  /** Ingest waits while more than this many bytes are posted and not yet processed. */
+  readonly maxInFlightBytes?: number;
+  /**
+   * The worker entry; by default the compiled stats-worker.js next to this module.
+   * `"in-process"`, or a default entry that does not exist (running from TypeScript
+   * sources, as under vitest), runs the same handler on the calling thread instead.
+   */
+  readonly worker?: URL | "in-process";
+}
+
+/** Where the messages go: a worker thread or the handler in this thread. */
+interface Backend {
+  post(message: ToStatsWorker, transfer?: ArrayBuffer[]): void;
+  terminate(): Promise<void>;
+}
+
+class StatsWorkerFailed extends Error {
+  override readonly name = "StatsWorkerFailed";
+}
+
+/**
+ * Computes the statistics of a canonical stream while ingest writes it: an ingest
+ * `observer` (start / batch / ready) that posts each record batch, with the schema
+ * message in front, to a worker thread running pass 1; `finish(path)` runs the histogram
+ * pass there over the finished file and returns the ColumnStats, identical to
+ * computeStats over that file. Ingest waits (`ready`) while more than `maxInFlightBytes`
+ * are posted and not yet processed, so memory stays bounded when the worker lags.
+ *
+ * A worker failure fails the next `ready` and `finish` (plain Error: INTERNAL). `close()`
+ * terminates the worker; call it on every path (it is idempotent).
+ */
+export class ConcurrentStats {
+  private header: Uint8Array = new Uint8Array(0);
+  private inFlight = 0;
+  private failure: Error | undefined;
+  private waiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  private result: { resolve: (stats: ColumnStats[]) => void; reject: (err: Error) => void } | undefined;
+  private closed: Promise<void> | undefined;
+  private readonly backend: Backend;
+
+  /** Whether a worker thread (not the in-process fallback) does the work. */
+  readonly threaded: boolean;
+
+  private constructor(
+    options: ConcurrentStatsOptions,
+    private readonly maxInFlight: number,
+  ) {
+    const data: StatsWorkerData = {
+      histogramBins: options.histogramBins,
+      ...(options.stringLimits === undefined ? {} : { stringLimits: options.stringLimits }),
+    };
+    const url =
+      options.worker === "in-process"
+        ? undefined
+        : (options.worker ?? (existsSync(fileURLToPath(BUILT_WORKER)) ? BUILT_WORKER : undefined));
+    this.threaded = url !== undefined;
+    this.backend = url === undefined ? this.inProcess(data) : this.thread(url, data);
+  }
+
+  /** Starts the worker (or the in-process fallback). */
+  static start(options: ConcurrentStatsOptions): ConcurrentStats {
+    const max = options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
+    if (!Number.isInteger(max) || max < 1) throw new Error("maxInFlightBytes must be a positive integer");
+    return new ConcurrentStats(options, max);
+  }
+
+  private thread(url: URL, data: StatsWorkerData): Backend {
+    const worker = new Worker(url, { workerData: data, execArgv: withoutConditions(process.execArgv) });
+    worker.on("message", (message: FromStatsWorker) => this.receive(message));
+    worker.on("error", (err) =>
+      this.fail(new StatsWorkerFailed(`statistics worker crashed: ${err.message}`)),
+    );
+    worker.on("exit", (code) => {
+      if (this.closed === undefined)
+        this.fail(new StatsWorkerFailed(`statistics worker exited with code ${code}`));
+    });
+    return {
+      post: (message, transfer) => worker.postMessage(message, transfer),
+      terminate: async () => {
+        await worker.terminate();
+      },
+    };
+  }
+
+  /** The same handler on this thread; replies are delivered asynchronously, as a worker's. */
+  private inProcess(data: StatsWorkerData): Backend {
+    const handle = statsHandler(data, (message) => queueMicrotask(() => this.receive(message)));
+    return { post: (message) => handle(message), terminate: async () => {} };
+  }
+
+  private receive(message: FromStatsWorker): void {
+    switch (message.type) {
+      case "ack":
+        this.inFlight -= message.bytes;
+        if (this.waiter !== undefined && this.inFlight <= this.maxInFlight) {
+          const { resolve } = this.waiter;
+          this.waiter = undefined;
+          resolve();
+        }
+        return;
+      case "result": {
+        const result = this.result;
+        this.result = undefined;
+        result?.resolve(message.stats.map((bytes) => fromBinary(ColumnStatsSchema, bytes)));
+        return;
+      }
+      case "error": {
+        const err = new StatsWorkerFailed(`computing statistics failed: ${message.name}: ${message.message}`);
+        if (message.stack !== undefined) err.stack = `${err.name}: ${err.message}\n[worker] ${message.stack}`;
+        this.fail(err);
+        return;
+      }
+    }
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    const { waiter, result } = this;
+    this.waiter = undefined;
+    this.result = undefined;
+    waiter?.reject(this.failure);
+    result?.reject(this.failure);
+  }
+
+  /** Observer: a stream starts (again). */
+  start(schema: Schema, schemaMessage: Uint8Array): void {
+    if (this.failure !== undefined || this.closed !== undefined) return;
+    this.header = Uint8Array.from(schemaMessage);
+    this.backend.post({ type: "start", schema: toBinary(SchemaSchema, schema) });
+  }
+
+  /** Observer: one record batch message, posted with the schema message in front. */
+  batch(message: Uint8Array): void {
+    // Failures surface in ready() and finish(): throwing here would be taken for bad input.
+    if (this.failure !== undefined || this.closed !== undefined) return;
+    const stream = new Uint8Array(this.header.byteLength + message.byteLength);
+    stream.set(this.header, 0);
+    stream.set(message, this.header.byteLength);
+    this.inFlight += stream.byteLength;
+    this.backend.post({ type: "batch", stream }, [stream.buffer]);
+  }
+
+  /** Observer: resolves once the worker has caught up below the in-flight bound. */
+  ready(): Promise<void> | undefined {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.inFlight <= this.maxInFlight) return undefined;
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  /**
+   * The statistics of the finished stream at `path` (whose final schema is `schema`):
+   * the worker runs the histogram pass over the file. Rejects with the worker's failure,
+   * or the signal's reason on abort.
+   */
+  finish(path: string, schema: Schema, signal?: AbortSignal): Promise<ColumnStats[]> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.closed !== undefined) return Promise.reject(new Error("the statistics worker was closed"));
+    if (this.result !== undefined) return Promise.reject(new Error("finish() was called twice"));
+    signal?.throwIfAborted();
+    return new Promise<ColumnStats[]>((resolve, reject) => {
+      const onAbort = () => {
+        this.result = undefined;
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.result = {
+        resolve: (stats) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(stats);
+        },
+        reject: (err) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      };
+      this.backend.post({ type: "finish", path, schema: toBinary(SchemaSchema, schema) });
+    });
+  }
+
+  /** Terminates the worker and fails whatever still waits; safe to call more than once. */
+  close(): Promise<void> {
+    if (this.closed === undefined) {
+      this.closed = this.backend.terminate();
+      this.fail(new StatsWorkerFailed("the statistics worker was closed"));
+    }
+    return this.closed;
+  }
+}

@@ -1,0 +1,131 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  type ColumnStats,
+  ColumnStatsSchema,
+  type Schema,
+  SchemaSchema,
+} from "@seam/proto/seam/datasets/v1/datasets_pb";
+import { RecordBatchReader } from "apache-arrow";
+import { openArrowFile } from "./arrow-file.js";
+import { computeStats, StatsCollector, type StatsOptions } from "./compute-stats.js";
+
+/**
+ * The protocol between {@link ConcurrentStats} (main thread) and the statistics worker;
+ * {@link statsHandler} is the worker's side, also run in-process when there is no worker.
+ *
+ * - `start`: a canonical stream starts (again): its schema (SchemaSchema binary); batches
+ *   seen before are forgotten (inference ran a second pass).
+ * - `batch`: one IPC stream made of the schema message and one record batch message; the
+ *   worker answers `ack` with its `bytes` once the batch is in the statistics (backpressure).
+ * - `finish`: the stream is complete at `path`, with the final `schema`; the worker runs the
+ *   histogram pass over the file and answers `result` (ColumnStats binaries, schema order).
+ * - `error`: pass 1 or 2 failed; the worker ignores every later message.
+ */
+export type ToStatsWorker =
+  | { readonly type: "start"; readonly schema: Uint8Array }
+  | { readonly type: "batch"; readonly stream: Uint8Array }
+  | { readonly type: "finish"; readonly path: string; readonly schema: Uint8Array };
+
+export type FromStatsWorker =
+  | { readonly type: "ack"; readonly bytes: number }
+  | { readonly type: "result"; readonly stats: Uint8Array[] }
+  | { readonly type: "error"; readonly name: string; readonly message: string; readonly stack?: string };
+
+/** What the worker is started with. */
+export interface StatsWorkerData {
+  readonly histogramBins: number;
+  readonly stringLimits?: StatsOptions["stringLimits"];
+}
+
+/** Same column names and types, in the same order (nullability may differ: a late null). */
+function sameColumns(a: Schema, b: Schema): boolean {
+  return (
+    a.columns.length === b.columns.length &&
+    a.columns.every((c, i) => c.name === b.columns[i]?.name && c.type === b.columns[i]?.type)
+  );
+}
+
+/**
+ * Statistics of a canonical stream seen batch by batch as it is written: pass 1 as the
+ * batches arrive, pass 2 (histograms, needing pass 1's min / max) over the finished file.
+ * Gives exactly what {@link computeStats} gives over that file: same collector, same
+ * batches in the same order. When no stream or another schema was seen (an Arrow IPC
+ * upload is not observed), both passes run over the file.
+ */
+export class StreamStats {
+  private collector: StatsCollector | undefined;
+  private schema: Schema | undefined;
+
+  constructor(private readonly options: StatsOptions) {}
+
+  start(schema: Schema): void {
+    this.collector = new StatsCollector(schema, this.options);
+    this.schema = schema;
+  }
+
+  /** Pass 1 over the batches of one IPC stream (schema message, then batch messages). */
+  add(stream: Uint8Array): void {
+    const collector = this.collector;
+    if (collector === undefined) throw new Error("a record batch arrived before its stream started");
+    for (const batch of RecordBatchReader.from(stream)) collector.add(batch);
+  }
+
+  /** Pass 2 over the finished stream file, then the statistics in schema order. */
+  async finish(path: string, schema: Schema): Promise<ColumnStats[]> {
+    const { collector } = this;
+    const batches = openArrowFile(path);
+    if (collector === undefined || this.schema === undefined || !sameColumns(this.schema, schema)) {
+      return computeStats(batches, schema, this.options);
+    }
+    if (collector.needsHistogram) {
+      for await (const batch of batches()) collector.addToHistogram(batch);
+    }
+    return collector.result();
+  }
+}
+
+/** The worker's message handler: `reply` posts back (transferring nothing). */
+export function statsHandler(
+  data: StatsWorkerData,
+  reply: (message: FromStatsWorker) => void,
+): (message: ToStatsWorker) => void {
+  const stats = new StreamStats({
+    histogramBins: data.histogramBins,
+    ...(data.stringLimits === undefined ? {} : { stringLimits: data.stringLimits }),
+  });
+  let failed = false;
+  const fail = (err: unknown): void => {
+    failed = true;
+    const e = err instanceof Error ? err : new Error(String(err));
+    reply({
+      type: "error",
+      name: e.name,
+      message: e.message,
+      ...(e.stack === undefined ? {} : { stack: e.stack }),
+    });
+  };
+  return (message) => {
+    if (failed) return;
+    try {
+      switch (message.type) {
+        case "start":
+          stats.start(fromBinary(SchemaSchema, message.schema));
+          return;
+        case "batch":
+          stats.add(message.stream);
+          reply({ type: "ack", bytes: message.stream.byteLength });
+          return;
+        case "finish":
+          stats
+            .finish(message.path, fromBinary(SchemaSchema, message.schema))
+            .then(
+              (result) => reply({ type: "result", stats: result.map((s) => toBinary(ColumnStatsSchema, s)) }),
+              fail,
+            );
+          return;
+      }
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
