@@ -15,25 +15,10 @@ const HISTOGRAM_WIDTH = 30;
 // Eighths of a block, so short bars still differ: index n draws n/8 of a cell.
 const EIGHTHS = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
 
-/** The CLI's name of a column type (what `--schema` accepts). */
+/** The CLI's name of a column type (what `--schema` accepts): the proto enum name in lower case. */
 export function typeName(type: ColumnType): string {
-  switch (type) {
-    case ColumnType.INT64:
-      return "int64";
-    case ColumnType.FLOAT64:
-      return "float64";
-    case ColumnType.BOOL:
-      return "bool";
-    case ColumnType.STRING:
-      return "string";
-    case ColumnType.TIMESTAMP:
-      return "timestamp";
-    case ColumnType.UNSPECIFIED:
-      return "unspecified";
-    default:
-      // A type added to the proto after this CLI was built.
-      return `type ${type as number}`;
-  }
+  // A type added to the proto after this CLI was built has no name here yet.
+  return ColumnType[type]?.toLowerCase() ?? `type ${type as number}`;
 }
 
 /** The CLI's name of an upload format (what `--format` accepts). */

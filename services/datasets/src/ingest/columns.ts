@@ -24,22 +24,9 @@ export interface ColumnSpec {
   readonly nullable: boolean;
 }
 
-/** The word used for a type in error messages ("int64", "timestamp", ...). */
+/** The word used for a type in error messages ("int64", "timestamp", ...): the enum name in lower case. */
 export function typeName(type: ColumnType): string {
-  switch (type) {
-    case ColumnType.INT64:
-      return "int64";
-    case ColumnType.FLOAT64:
-      return "float64";
-    case ColumnType.BOOL:
-      return "bool";
-    case ColumnType.STRING:
-      return "string";
-    case ColumnType.TIMESTAMP:
-      return "timestamp";
-    case ColumnType.UNSPECIFIED:
-      return "unspecified";
-  }
+  return ColumnType[type].toLowerCase();
 }
 
 /** Converts our columns to the datasets_pb Schema message. */
