@@ -297,6 +297,32 @@ describe("dataset service lifecycle", () => {
     expect((await client.listDatasets({})).datasets.map((d) => d.name)).toEqual(["iris-2"]);
   });
 
+  it("keeps a dataset other datasets' versions were derived from until the delete is forced", async () => {
+    const { version: raw } = await upload("raw", "a,b\n1,x\n2,y\n");
+    const { version: joined } = await upload("joined", "a,b,c\n1,x,true\n", {
+      parents: [raw.ref],
+      derivedBy: "tests.join",
+    });
+    const refused = await failure(client.deleteDataset({ name: "raw" }));
+    expect(refused.code).toBe(Code.FailedPrecondition);
+    expect(refused.rawMessage).toContain(`${joined.ref} (from ${raw.ref})`);
+    expect((await client.getDataset({ name: "raw" })).dataset?.versionCount).toBe(1n);
+
+    // The child goes first: then the parent deletes without force, and no key is left.
+    await client.deleteDataset({ name: "joined" });
+    await client.deleteDataset({ name: "raw" });
+    expect((await stores.meta.list({ prefix: "datasets/" })).map((e) => e.key)).toEqual([]);
+
+    // Forced, the parent goes and the child keeps its (now dangling) reference.
+    const { version: raw2 } = await upload("raw", "a\n1\n");
+    const { version: child } = await upload("child", "a\n2\n", { parents: [raw2.ref] });
+    await client.deleteDataset({ name: "raw", force: true });
+    expect((await client.getDatasetVersion({ dataset: "child" })).version?.parents).toEqual([raw2.ref]);
+    await client.deleteDataset({ name: "child" });
+    expect((await stores.meta.list({ prefix: "datasets/" })).map((e) => e.key)).toEqual([]);
+    expect(child.parents).toEqual([raw2.ref]);
+  });
+
   it("returns the existing version for identical content, storing nothing new", async () => {
     const csv = irisCsv(3);
     const first = await upload("iris", csv, { description: "one" });

@@ -142,7 +142,7 @@ export class DatasetsService implements ServiceImpl<typeof DatasetService> {
         );
       }
     }
-    const shas = await this.store.deleteDataset(req.name, ctx.signal);
+    const shas = await this.store.deleteDataset(req.name, { force: req.force, signal: ctx.signal });
     // After the commit: a blob another dataset's version shares stays.
     for (const sha of shas) await this.releaseBlob(sha);
     this.logger.info({ dataset: req.name, versions: shas.length, force: req.force }, "dataset deleted");

@@ -13,7 +13,7 @@ import {
   SplitSpecSchema,
   type Splits,
 } from "@seam/proto/seam/datasets/v1/datasets_pb";
-import { versionIdOf, versionRef } from "../names.js";
+import { parseVersionRef, versionIdOf, versionRef } from "../names.js";
 import { DatasetKeys } from "./keys.js";
 
 // Value of blob reference markers; its presence is what counts.
@@ -126,27 +126,52 @@ export class DatasetStore {
   }
 
   /**
-   * Deletes a dataset with all its versions, their id index entries and blob references in
-   * one commit, and returns the sha256s they referenced (to release with {@link releaseBlob}).
+   * Deletes a dataset with all its versions, their id index entries, blob references and
+   * derivation markers in one commit, and returns the sha256s they referenced (to release
+   * with {@link releaseBlob}). Refused with FailedPreconditionError while versions of other
+   * datasets were derived from its versions, unless `force` (they then keep a parent
+   * reference to a version that is gone).
    */
-  async deleteDataset(name: string, signal?: AbortSignal): Promise<string[]> {
+  async deleteDataset(
+    name: string,
+    options: { readonly force?: boolean; readonly signal?: AbortSignal } = {},
+  ): Promise<string[]> {
     return commitWithRetry(
       this.meta,
       async () => {
         const { raw } = await this.readDataset(name);
         const versions = await this.allVersions(name);
-        const deletes = [this.keys.dataset(name)];
+        const derived = await this.meta.list({ prefix: this.keys.derivedFromPrefix(name) });
+        const children = derived
+          .map((e) => this.keys.parseDerivedFrom(name, e.key))
+          .filter((d) => d.child !== name);
+        if (children.length > 0 && options.force !== true) {
+          const shown = children
+            .slice(0, 10)
+            .map((d) => `${versionRef(d.child, d.childId)} (from ${versionRef(name, d.parentId)})`)
+            .join(", ");
+          const more = children.length > 10 ? `, and ${children.length - 10} more` : "";
+          throw new FailedPreconditionError(
+            `versions of other datasets were derived from dataset ${JSON.stringify(name)}: ${shown}${more}; set force to delete it anyway`,
+          );
+        }
+        const deletes = [this.keys.dataset(name), ...derived.map((e) => e.key)];
         for (const { key, value } of versions) {
           deletes.push(key, this.keys.versionId(name, value.id), this.keys.blobRef(value.sha256, name));
+          for (const parent of value.parents) {
+            const ref = parseVersionRef(parent, "parents");
+            deletes.push(this.keys.derivedFrom(ref.dataset, ref.id, name, value.id));
+          }
         }
         return {
           // Any upload or split commits a change to the dataset or a version record: checking
-          // the dataset record alone guards the version list read above.
-          batch: { checks: [{ key: this.keys.dataset(name), expect: raw }], deletes },
+          // the dataset record alone guards the version list read above. A version derived
+          // from one of ours commits a check on our version's id key, which this removes.
+          batch: { checks: [{ key: this.keys.dataset(name), expect: raw }], deletes: [...new Set(deletes)] },
           result: [...new Set(versions.map((v) => v.value.sha256))],
         };
       },
-      signal === undefined ? {} : { signal },
+      options.signal === undefined ? {} : { signal: options.signal },
     );
   }
 
@@ -236,14 +261,29 @@ export class DatasetStore {
         const versionKey = this.keys.version(name, seq);
         const idKey = this.keys.versionId(name, id);
         const datasetKey = this.keys.dataset(name);
+        // Each parent must still exist when this commits: checking its id key makes a
+        // concurrent delete of the parent dataset and this version exclude each other.
+        const parentChecks: Array<{ key: string; expect: Uint8Array }> = [];
+        const parentMarkers: Array<{ key: string; value: Uint8Array }> = [];
+        for (const parent of input.parents) {
+          const ref = parseVersionRef(parent, "parents");
+          const parentIdKey = this.keys.versionId(ref.dataset, ref.id);
+          const current = await this.meta.get(parentIdKey);
+          if (current === undefined)
+            throw new NotFoundError(`parent dataset version ${parent} does not exist`);
+          parentChecks.push({ key: parentIdKey, expect: current });
+          parentMarkers.push({ key: this.keys.derivedFrom(ref.dataset, ref.id, name, id), value: MARKER });
+        }
         return {
           batch: {
             checks: [
               { key: datasetKey, expect: stored?.raw },
               { key: versionKey, expect: undefined },
               { key: idKey, expect: undefined },
+              ...parentChecks,
             ],
             puts: [
+              ...parentMarkers,
               { key: datasetKey, value: toBinary(DatasetSchema, dataset) },
               { key: versionKey, value: toBinary(DatasetVersionSchema, version) },
               { key: idKey, value: encodeSeq(seq) },

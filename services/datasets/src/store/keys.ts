@@ -6,6 +6,7 @@
 //   v/<name>/<seq:15>     DatasetVersion, by upload order (newest-first listing is one reverse scan)
 //   i/<name>/<id>         the seq of version <id> (lookup by id)
 //   b/<sha256>/<name>     marker: a version of <name> references this blob (the blob's refcount)
+//   p/<parent>/<pid>/<child>/<cid>   marker: version <child>@<cid> was derived from <parent>@<pid>
 
 const SEQ_DIGITS = 15;
 
@@ -51,6 +52,27 @@ export class DatasetKeys {
   /** Prefix of every reference to one blob. */
   blobRefPrefix(sha256: string): string {
     return `${this.ns}b/${sha256}/`;
+  }
+
+  /** Key recording that version `child@childId` was derived from `parent@parentId`. */
+  derivedFrom(parent: string, parentId: string, child: string, childId: string): string {
+    return `${this.ns}p/${parent}/${parentId}/${child}/${childId}`;
+  }
+
+  /** Prefix of the markers of every version derived from a version of `parent`. */
+  derivedFromPrefix(parent: string): string {
+    return `${this.ns}p/${parent}/`;
+  }
+
+  /** The child reference ("dataset@id") and parent id of a {@link derivedFrom} key under `parent`. */
+  parseDerivedFrom(
+    parent: string,
+    key: string,
+  ): { readonly parentId: string; readonly child: string; readonly childId: string } {
+    const [parentId = "", child = "", childId = ""] = key
+      .slice(this.derivedFromPrefix(parent).length)
+      .split("/");
+    return { parentId, child, childId };
   }
 
   /** Prefix of every key of this service (tests check what is left behind). */

@@ -852,7 +852,8 @@ export type DeleteDatasetRequest = Message<"seam.datasets.v1.DeleteDatasetReques
   name: string;
 
   /**
-   * Delete even when model versions name its versions in their lineage.
+   * Delete even when model versions name its versions in their lineage or versions of
+   * other datasets were derived from them (those keep a reference to a version that is gone).
    *
    * @generated from field: bool force = 2;
    */
@@ -1560,7 +1561,8 @@ export const DatasetService: GenService<{
   },
   /**
    * DeleteDataset deletes a dataset, its versions and their data. FAILED_PRECONDITION
-   * while a registered model version names one of its versions in its lineage, unless forced.
+   * while a registered model version names one of its versions in its lineage, or a version
+   * of another dataset was derived from one of its versions, unless forced.
    *
    * @generated from rpc seam.datasets.v1.DatasetService.DeleteDataset
    */
