@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
+import { nextOrAbort } from "@seam/kit/async";
 import { DataLossError, InvalidArgumentError, NotFoundError } from "@seam/kit/errors";
 import type { Logger } from "@seam/kit/logging";
 import { checkDescription, checkTags } from "@seam/kit/naming";
@@ -291,26 +292,4 @@ async function* chunksOf(
     }
     yield payload.value;
   }
-}
-
-/**
- * The stream's next message, or the signal's reason once it aborts: a client that stops
- * sending without closing must not keep the upload (and its temp file) waiting forever.
- */
-function nextOrAbort<T>(stream: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T>> {
-  signal.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    stream.next().then(
-      (result) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(result);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -2,8 +2,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { copyFile, link, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { abortable } from "../async/index.js";
 import { NotFoundError, ResourceExhaustedError } from "../errors/index.js";
-import { abortable } from "./internal/abortable.js";
 import { checkSha256, checkSize, DEFAULT_CHUNK_SIZE } from "./internal/blob-address.js";
 import type { BlobInfo, BlobPutOptions, BlobStore } from "./ports.js";
 

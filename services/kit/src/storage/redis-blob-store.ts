@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import type { Redis } from "ioredis";
+import { abortable } from "../async/index.js";
 import { NotFoundError, ResourceExhaustedError } from "../errors/index.js";
-import { abortable } from "./internal/abortable.js";
 import { checkSha256, checkSize, DEFAULT_CHUNK_SIZE } from "./internal/blob-address.js";
 import { defineScript, type Script } from "./internal/redis-scripts.js";
 import type { BlobInfo, BlobPutOptions, BlobStore } from "./ports.js";

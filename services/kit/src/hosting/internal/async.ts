@@ -18,30 +18,6 @@ function abortPromise(signal: AbortSignal): { promise: Promise<never>; cleanup: 
   return { promise, cleanup: () => signal.removeEventListener("abort", onAbort) };
 }
 
-/**
- * Iterates `source`, but stops with the signal's reason as soon as it aborts, even
- * while waiting for the next element (a handler blocked on a silent client stream
- * must still see its deadline).
- */
-export async function* abortable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
-  const it = source[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      const aborted = abortPromise(signal);
-      let result: IteratorResult<T>;
-      try {
-        result = await Promise.race([it.next(), aborted.promise]);
-      } finally {
-        aborted.cleanup();
-      }
-      if (result.done === true) return;
-      yield result.value;
-    }
-  } finally {
-    await it.return?.();
-  }
-}
-
 /** Waits for 'drain' on a writable, or rejects when the signal aborts or the stream closes. */
 export async function waitForDrain(stream: EventEmitter, signal: AbortSignal): Promise<void> {
   const aborted = abortPromise(signal);

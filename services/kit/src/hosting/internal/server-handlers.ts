@@ -19,8 +19,9 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { abortable } from "../../async/index.js";
 import { isUnexpectedError, toConnectError } from "../../errors/index.js";
-import { abortable, readMessages, waitForDrain } from "./async.js";
+import { readMessages, waitForDrain } from "./async.js";
 import { headersFromMetadata, metadataFromHeaders } from "./metadata.js";
 import { type GrpcStatus, grpcStatusFromConnectError } from "./status.js";
 

@@ -1,6 +1,7 @@
 /**
- * Iterates `source`, ending early with the signal's reason when it aborts —
- * even while the source is blocked waiting for its next chunk.
+ * Iterates `source`, ending early with the signal's reason when it aborts — even while
+ * the source is blocked waiting for its next element (a handler waiting on a silent
+ * client stream must still see its deadline; a cancelled upload must stop reading).
  */
 export async function* abortable<T>(
   source: AsyncIterable<T> | Iterable<T>,
@@ -32,10 +33,11 @@ export async function* abortable<T>(
  * promise would keep each step's result (a chunk) reachable until the signal settles —
  * which leaked a whole 700 MB file's worth of chunks when hashing it.
  */
-function nextOrAbort<T>(
+export function nextOrAbort<T>(
   iterator: Iterator<T> | AsyncIterator<T>,
   signal: AbortSignal,
 ): Promise<IteratorResult<T>> {
+  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });

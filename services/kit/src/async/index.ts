@@ -1,0 +1,1 @@
+export { abortable, nextOrAbort } from "./abortable.js";
