@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
+import { failure } from "@seam/kit/testing";
 import {
   ColumnType,
   type DatasetVersion,
@@ -45,16 +46,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await stores.close();
 });
-
-/** The ConnectError a call fails with (fails the test when it succeeds). */
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 async function upload(dataset: string, csv: string, extra: Record<string, unknown> = {}) {
   const res = await client.uploadDatasetVersion(

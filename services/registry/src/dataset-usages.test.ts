@@ -1,6 +1,6 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import type { Stores } from "@seam/kit/storage";
-import { openTestStores, type StoreKind } from "@seam/kit/testing";
+import { failure, openTestStores, type StoreKind } from "@seam/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDatasetQuery, splitDatasetVersion } from "./dataset-usages.js";
 import { createTestRegistry, type RegistryClient, uploadStream } from "./testing/harness.js";
@@ -8,16 +8,6 @@ import { buildLinearModel } from "./testing/onnx-models.js";
 
 const ID_A = "a".repeat(24);
 const ID_B = "b".repeat(24);
-
-/** The ConnectError a call fails with (fails the test when it succeeds). */
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("dataset version references", () => {
   it("splits at the first @; a value without @ is a dataset name", () => {

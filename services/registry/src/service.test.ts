@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Stores } from "@seam/kit/storage";
-import { openTestStores } from "@seam/kit/testing";
+import { failure, openTestStores } from "@seam/kit/testing";
 import {
   ArtifactFormat,
   ModelVersionStatus,
@@ -45,16 +45,6 @@ async function upload(modelName: string, artifact: Uint8Array, extra: Record<str
   );
   if (res.version === undefined) throw new Error("no version in the response");
   return res.version;
-}
-
-/** The ConnectError a call fails with (fails the test when it succeeds). */
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
 }
 
 async function download(model: string, chunkSize = 0) {

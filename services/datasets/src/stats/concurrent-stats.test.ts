@@ -15,6 +15,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IngestResult, ingest } from "../ingest/index.js";
 import { ConcurrentStats, type ConcurrentStatsOptions, computeStats, openArrowFile } from "./index.js";
+import { prng } from "./test-support.js";
 
 // The worker thread runs the BUILT entry (dist/stats/stats-worker.js): from src/ there is
 // no JavaScript to load in a worker, which is why ConcurrentStats falls back in-process.
@@ -32,18 +33,6 @@ beforeAll(() => {
   }
   if (!existsSync(workerJs)) throw new Error(`build did not produce ${workerJs}`);
 });
-
-/** mulberry32: the same data on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ["alpha", "beta", "gamma", "délta", "日本", "🎉", "zeta", ""];
 

@@ -1,18 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { compareFrequencies, SpaceSaving } from "./space-saving.js";
+import { prng } from "./test-support.js";
 import { Utf8SpaceSaving } from "./utf8-space-saving.js";
 import { Utf8Table } from "./utf8-table.js";
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Skewed values (a few hot, a long tail), some multi-byte. */
 function values(n: number, seed: number): string[] {

@@ -1,3 +1,4 @@
+export { failure } from "./failure.js";
 export { OtlpReceiver, type ReceivedSpan, SPAN_KIND } from "./otlp-receiver.js";
 export { type RedisServer, type RedisServerOptions, startRedisServer } from "./redis-server.js";
 export {
