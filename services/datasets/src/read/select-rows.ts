@@ -7,9 +7,10 @@ import {
   Split,
   type SplitSpec,
 } from "@seam/proto/seam/datasets/v1/datasets_pb";
-import { Schema as ArrowSchema, type Data, Field, makeData, RecordBatch, Struct } from "apache-arrow";
+import { type Schema as ArrowSchema, type Data, makeData, RecordBatch, Struct } from "apache-arrow";
+import { toArrowSchema } from "../ingest/index.js";
 import { type CompiledSplitSpec, compileSplitSpec, rowSplitMask } from "../splits/index.js";
-import { arrowTypeOf, type BatchSource, columnData } from "../stats/arrow-columns.js";
+import { type BatchSource, columnData } from "../stats/arrow-columns.js";
 import { gatherColumn, type RowsOf } from "./gather.js";
 
 /** Rows per output record batch when the caller does not say. */
@@ -82,7 +83,8 @@ export function planRead(schema: Schema, options: ReadOptions): ReadPlan {
   }
   const limit = count("limit", options.limit);
   const batchRows = count("batch_rows", options.batchRows);
-  const arrowSchema = new ArrowSchema(columns.map((c) => new Field(c.name, arrowTypeOf(c.type), c.nullable)));
+  // The same schema ingest writes, so a full read of a version returns its canonical schema.
+  const arrowSchema = toArrowSchema(columns);
   return {
     columns,
     schema: create(SchemaSchema, { columns: [...columns] }),

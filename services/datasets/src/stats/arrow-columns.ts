@@ -1,38 +1,18 @@
 import { DataLossError } from "@seam/kit/errors";
 import { ColumnType } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import {
-  Bool,
   type Data,
   type DataType,
-  Float64,
-  Int64,
+  type Float64,
+  type Int64,
   type RecordBatch,
-  TimestampMillisecond,
+  type TimestampMillisecond,
   TimeUnit,
   Type,
-  Utf8,
 } from "apache-arrow";
 
 /** A source of record batches that can be opened more than once (each call starts over). */
 export type BatchSource = () => AsyncIterable<RecordBatch>;
-
-/** The canonical Arrow type stored for a column type. */
-export function arrowTypeOf(type: ColumnType): DataType {
-  switch (type) {
-    case ColumnType.INT64:
-      return new Int64();
-    case ColumnType.FLOAT64:
-      return new Float64();
-    case ColumnType.BOOL:
-      return new Bool();
-    case ColumnType.STRING:
-      return new Utf8();
-    case ColumnType.TIMESTAMP:
-      return new TimestampMillisecond("UTC");
-    case ColumnType.UNSPECIFIED:
-      throw new DataLossError("schema has a column of unspecified type");
-  }
-}
 
 function matches(type: DataType, expected: ColumnType): boolean {
   switch (expected) {

@@ -1,5 +1,4 @@
 export {
-  arrowTypeOf,
   type BatchSource,
   bitIsSet,
   columnData,
