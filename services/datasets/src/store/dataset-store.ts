@@ -1,7 +1,13 @@
 import { clone, create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { AlreadyExistsError, DataLossError, FailedPreconditionError, NotFoundError } from "@seam/kit/errors";
-import { type BlobStore, commitWithRetry, type MetaCommit, type MetaStore } from "@seam/kit/storage";
+import {
+  type BlobStore,
+  commitWithRetry,
+  type MetaCommit,
+  type MetaStore,
+  scanPrefix,
+} from "@seam/kit/storage";
 import {
   type ColumnStats,
   type Dataset,
@@ -19,7 +25,6 @@ import { DatasetKeys } from "./keys.js";
 // Value of blob reference markers; its presence is what counts.
 const MARKER = new Uint8Array([1]);
 // How many version records one step of a whole-dataset scan reads.
-const VERSION_SCAN_BATCH = 1000;
 
 /** A record as read, with the bytes a compare-and-set must check against. */
 interface Stored<T> {
@@ -342,19 +347,10 @@ export class DatasetStore {
   /** Every version of a dataset, oldest first (used to delete them all). */
   private async allVersions(name: string): Promise<StoredVersion[]> {
     const versions: StoredVersion[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const entries = await this.meta.list({
-        prefix: this.keys.versionPrefix(name),
-        limit: VERSION_SCAN_BATCH,
-        ...(after === undefined ? {} : { after }),
-      });
-      for (const e of entries) {
-        versions.push({ key: e.key, raw: e.value, value: fromBinary(DatasetVersionSchema, e.value) });
-      }
-      if (entries.length < VERSION_SCAN_BATCH) return versions;
-      after = entries[entries.length - 1]?.key;
+    for await (const e of scanPrefix(this.meta, this.keys.versionPrefix(name))) {
+      versions.push({ key: e.key, raw: e.value, value: fromBinary(DatasetVersionSchema, e.value) });
     }
+    return versions;
   }
 
   /** The highest sequence number in use (0 when the dataset has no versions). */

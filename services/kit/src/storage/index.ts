@@ -16,6 +16,7 @@ export type {
 export { RedisBlobStore, type RedisBlobStoreOptions } from "./redis-blob-store.js";
 export { RedisEventBus, type RedisEventBusOptions } from "./redis-event-bus.js";
 export { RedisMetaStore, type RedisMetaStoreOptions } from "./redis-meta-store.js";
+export { scanPrefix } from "./scan.js";
 export { scopeMetaStore } from "./scope-meta-store.js";
 export {
   type CommitAttempt,

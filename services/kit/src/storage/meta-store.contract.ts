@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../errors/index.js";
 import type { MetaStore } from "./ports.js";
+import { scanPrefix } from "./scan.js";
 import { scopeMetaStore } from "./scope-meta-store.js";
 import { updateWithRetry } from "./update-with-retry.js";
 
@@ -42,6 +43,19 @@ export function describeMetaStoreContract(name: string, open: () => Promise<Meta
     };
     const listKeys = async (range: Parameters<MetaStore["list"]>[0], target: MetaStore = store) =>
       (await target.list(range)).map((e) => e.key);
+
+    describe("scanPrefix", () => {
+      it("yields every key under the prefix in order, a batch at a time, and nothing else", async () => {
+        await putAll(["s/1", "s/2", "s/3", "s/4", "s/5", "t/1", "r/1"]);
+        const scanned: string[] = [];
+        for await (const entry of scanPrefix(store, "s/", 2)) scanned.push(entry.key);
+        expect(scanned).toEqual(["s/1", "s/2", "s/3", "s/4", "s/5"]);
+        const exact: string[] = [];
+        for await (const entry of scanPrefix(store, "s/", 5)) exact.push(entry.key);
+        expect(exact).toHaveLength(5);
+        for await (const entry of scanPrefix(store, "none/")) throw new Error(`unexpected ${entry.key}`);
+      });
+    });
 
     describe("get and getMany", () => {
       it("returns undefined for absent keys and the stored bytes otherwise", async () => {

@@ -1,7 +1,7 @@
 import { clone, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "@seam/kit/errors";
-import { type BlobStore, commitWithRetry, type MetaStore } from "@seam/kit/storage";
+import { type BlobStore, commitWithRetry, type MetaStore, scanPrefix } from "@seam/kit/storage";
 import {
   ArtifactFormat,
   type DatasetUsage,
@@ -24,8 +24,6 @@ const utf8Decoder = new TextDecoder();
 const MARKER = new Uint8Array([1]);
 // How many model records one scan step reads when a tag filter may reject many.
 const FILTERED_SCAN_BATCH = 200;
-// How many version keys one step of a full-model scan reads.
-const VERSION_SCAN_BATCH = 1000;
 
 /** A model record as read, with the bytes a compare-and-set must check against. */
 interface StoredModel {
@@ -447,17 +445,10 @@ export class RegistryStore {
   /** Every version of a model, oldest first (used to delete them all). */
   private async allVersions(name: string): Promise<ModelVersion[]> {
     const versions: ModelVersion[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const entries = await this.meta.list({
-        prefix: this.keys.versionPrefix(name),
-        limit: VERSION_SCAN_BATCH,
-        ...(after === undefined ? {} : { after }),
-      });
-      for (const e of entries) versions.push(fromBinary(ModelVersionSchema, e.value));
-      if (entries.length < VERSION_SCAN_BATCH) return versions;
-      after = entries[entries.length - 1]?.key;
+    for await (const e of scanPrefix(this.meta, this.keys.versionPrefix(name))) {
+      versions.push(fromBinary(ModelVersionSchema, e.value));
     }
+    return versions;
   }
 
   /** The lineage index key of a version (none when its lineage names no dataset). */
