@@ -1,12 +1,9 @@
 import { InvalidArgumentError } from "@seam/kit/errors";
-import { checkResourceName, decodePageToken, encodePageToken } from "@seam/kit/naming";
+import { checkResourceName } from "@seam/kit/naming";
 
-const USAGE_TOKEN = "u1:";
 // Dataset version ids are 24 hex digits; hand-written lineage may hold other ids, so a
 // query accepts any id of printable characters (the store escapes or hashes it).
 const MAX_ID = 1024;
-// A position is the key suffix after the listed prefix: "[<id segment>/]<model>/<v:19>".
-const POSITION = /^(?:[^/\0]*\/)?[A-Za-z0-9][A-Za-z0-9._-]{0,127}\/[0-9]{19}$/;
 
 /** A lineage `dataset_version` split at its first "@": `id` is undefined for a bare dataset name. */
 export interface DatasetVersionRef {
@@ -39,18 +36,4 @@ export function parseDatasetQuery(dataset: string, field = "dataset"): DatasetVe
     );
   }
   return ref;
-}
-
-/** Encodes the position (a key suffix inside the listed range) a usage listing continues after. */
-export function encodeUsagePageToken(position: string): string {
-  return encodePageToken(USAGE_TOKEN, position);
-}
-
-/**
- * Decodes a usage listing token; INVALID_ARGUMENT when it was not made by
- * {@link encodeUsagePageToken}. A forged position is harmless: it is only ever used as a
- * start position inside the requested dataset's key range.
- */
-export function decodeUsagePageToken(token: string): string | undefined {
-  return decodePageToken(token, USAGE_TOKEN, (position) => POSITION.test(position));
 }

@@ -4,6 +4,7 @@ import { DataLossError, InvalidArgumentError, NotFoundError } from "@seam/kit/er
 import { createLogger, type Logger } from "@seam/kit/logging";
 import {
   checkDescription,
+  checkResourceName,
   checkResourceNamePrefix,
   checkTagKey,
   checkTags,
@@ -27,6 +28,8 @@ import type {
   GetModelVersionResponseSchema,
   ListDatasetUsagesRequest,
   ListDatasetUsagesResponseSchema,
+  ListFeatureServiceUsagesRequest,
+  ListFeatureServiceUsagesResponseSchema,
   ListModelsRequest,
   ListModelsResponseSchema,
   ListModelVersionsRequest,
@@ -43,7 +46,7 @@ import type {
   WatchEventsRequest,
   WatchEventsResponseSchema,
 } from "@seam/proto/seam/registry/v1/registry_pb";
-import { decodeUsagePageToken, encodeUsagePageToken, parseDatasetQuery } from "./dataset-usages.js";
+import { parseDatasetQuery } from "./dataset-usages.js";
 import { REGISTRY_EVENTS_TOPIC, RegistryEvents } from "./events.js";
 import {
   checkAlias,
@@ -57,6 +60,7 @@ import {
 } from "./names.js";
 import { RegistryStore } from "./store/registry-store.js";
 import { uploadVersion } from "./upload.js";
+import { datasetUsageTokens, featureServiceUsageTokens } from "./usage-page-tokens.js";
 
 type Init<S extends DescMessage> = MessageInitShape<S>;
 
@@ -298,11 +302,25 @@ export class ModelRegistry implements ServiceImpl<typeof ModelRegistryService> {
     const page = await this.store.listDatasetUsages(
       ref,
       pageSizeOf(req.pageSize),
-      decodeUsagePageToken(req.pageToken),
+      datasetUsageTokens.decode(req.pageToken),
     );
     return {
       usages: page.items,
-      nextPageToken: page.next === undefined ? "" : encodeUsagePageToken(page.next),
+      nextPageToken: page.next === undefined ? "" : datasetUsageTokens.encode(page.next),
+    };
+  }
+
+  async listFeatureServiceUsages(
+    req: ListFeatureServiceUsagesRequest,
+  ): Promise<Init<typeof ListFeatureServiceUsagesResponseSchema>> {
+    const page = await this.store.listFeatureServiceUsages(
+      checkResourceName(req.featureService, "feature service", "feature_service"),
+      pageSizeOf(req.pageSize),
+      featureServiceUsageTokens.decode(req.pageToken),
+    );
+    return {
+      usages: page.items,
+      nextPageToken: page.next === undefined ? "" : featureServiceUsageTokens.encode(page.next),
     };
   }
 

@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { Redis } from "ioredis";
+import { connectRedis, quitRedis } from "./internal/redis-connect.js";
 import { LmdbMetaStore } from "./lmdb-meta-store.js";
 import { LocalBlobStore } from "./local-blob-store.js";
 import { MemoryEventBus } from "./memory-event-bus.js";
@@ -82,15 +82,7 @@ async function openRedis(
   keyPrefix: string,
   scope: (meta: MetaStore) => MetaStore,
 ): Promise<Stores> {
-  const redis = new Redis(url, { lazyConnect: true });
-  // Errors reach callers through rejected commands; ioredis reconnects by itself.
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-  } catch (err) {
-    redis.disconnect();
-    throw new Error(`cannot connect to Redis at ${redactUrl(url)}`, { cause: err });
-  }
+  const redis = await connectRedis(url);
   const meta = new RedisMetaStore({ redis, keyPrefix: `${keyPrefix}meta:` });
   const blobs = new RedisBlobStore({ redis, keyPrefix });
   const events = new RedisEventBus({ redis, keyPrefix });
@@ -106,18 +98,7 @@ async function openRedis(
       await events.close();
       await blobs.close();
       await meta.close();
-      await redis.quit().catch(() => redis.disconnect());
+      await quitRedis(redis);
     },
   };
-}
-
-// A Redis URL may carry a password; it must not end up in logs.
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
 }

@@ -101,6 +101,57 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
+/** One feature-view row of one entity, as the online store keeps it. */
+export interface OnlineRecord {
+  /**
+   * Canonical entity key, e.g. "user_id=42" or "merchant_id=7,user_id=42": any non-empty string
+   * without NUL, of at most 1024 UTF-8 bytes (the limit of every store key).
+   */
+  readonly entityKey: string;
+  /**
+   * Namespace of the record within the entity: one feature view (generation), e.g. "user_stats.k3x9".
+   * Non-empty, at most 256 UTF-8 bytes; must not contain ":" "#" or NUL (refused with an
+   * InvalidArgumentError naming it).
+   */
+  readonly group: string;
+  /** Event time of the row, integer epoch milliseconds (a safe integer). */
+  readonly eventTime: number;
+  /** Field values to set; null removes the field (a null feature value). Field names non-empty, no NUL. */
+  readonly values: ReadonlyArray<readonly [field: string, value: string | null]>;
+}
+
+/** Which fields of one group of one entity to read. */
+export interface OnlineRead {
+  readonly entityKey: string;
+  readonly group: string;
+  readonly fields: ReadonlyArray<string>;
+}
+
+/** What is stored for one read: undefined (in the result array) when the entity has no record in that group. */
+export interface OnlineReadResult {
+  readonly eventTime: number;
+  /** Per requested field, in order: its value, or null when absent (never written or written null). */
+  readonly values: Array<string | null>;
+}
+
+/**
+ * Feature values per entity key for online serving. Per (entityKey, group), the record with the
+ * newest event time wins: a write whose eventTime is older than the stored one is skipped entirely
+ * (none of its fields change); an equal or newer one sets its listed fields and the stored event time
+ * (fields it does not list keep their values). Each record's check-and-set is atomic.
+ *
+ * Entity keys, groups, field names and values must be well-formed Unicode (both adapters store
+ * UTF-8); when a record lists a field twice the last mention wins. A write validates every record
+ * before applying any, so an invalid one (InvalidArgumentError) writes nothing.
+ */
+export interface OnlineStore {
+  /** Applies the records (in order); resolves how many were applied (not skipped as older). */
+  write(records: ReadonlyArray<OnlineRecord>): Promise<number>;
+  /** Reads many (entity, group) records; the Redis adapter does it in one pipelined round trip. */
+  read(reads: ReadonlyArray<OnlineRead>): Promise<Array<OnlineReadResult | undefined>>;
+  close(): Promise<void>;
+}
+
 /** The set of ports a process runs on. */
 export interface Stores {
   readonly kind: "embedded" | "redis";

@@ -9,6 +9,11 @@
 //                              (<id> empty for a bare dataset name); value: the lineage's
 //                              dataset_version as recorded. <dataset> and <id> are free text
 //                              from clients, so they are escaped (see segment).
+//   lineage/feature-service/<feature service>/<name>#<v:19>
+//                              this version's lineage names the feature service; value: the
+//                              lineage's feature_service as recorded (escaped like <dataset>).
+//                              "#" sorts below every character of a model name, so byte order
+//                              is model name order ("churn" before "churn-v2"), then version.
 
 import { createHash } from "node:crypto";
 
@@ -35,6 +40,12 @@ function segment(text: string): string {
   );
   if (Buffer.byteLength(escaped, "utf8") <= MAX_SEGMENT_BYTES) return escaped;
   return `~${createHash("sha256").update(text, "utf8").digest("hex")}`;
+}
+
+/** A model version named by a lineage index key. */
+export interface ModelVersionRef {
+  readonly name: string;
+  readonly version: bigint;
 }
 
 /** Builds the registry's keys under one namespace (e.g. "registry/"). */
@@ -87,10 +98,27 @@ export class RegistryKeys {
     return id === undefined ? ds : `${ds}${segment(id)}/`;
   }
 
+  /** Key recording that version `version` of `name` is bound to feature service `featureService`. */
+  featureServiceUsage(featureService: string, name: string, version: bigint): string {
+    return `${this.featureServiceUsagePrefix(featureService)}${name}#${padded(version)}`;
+  }
+
+  /** Prefix of the usages of one feature service. */
+  featureServiceUsagePrefix(featureService: string): string {
+    return `${this.ns}lineage/feature-service/${segment(featureService)}/`;
+  }
+
   /** The model name and version of a dataset usage key (its last two segments). */
-  usageOfKey(key: string): { name: string; version: bigint } {
+  datasetUsageOfKey(key: string): ModelVersionRef {
     const slash = key.lastIndexOf("/");
     const name = key.slice(key.lastIndexOf("/", slash - 1) + 1, slash);
     return { name, version: BigInt(key.slice(slash + 1)) };
+  }
+
+  /** The model name and version of a feature service usage key (its last segment, "<name>#<v:19>"). */
+  featureServiceUsageOfKey(key: string): ModelVersionRef {
+    const last = key.slice(key.lastIndexOf("/") + 1);
+    const hash = last.indexOf("#");
+    return { name: last.slice(0, hash), version: BigInt(last.slice(hash + 1)) };
   }
 }

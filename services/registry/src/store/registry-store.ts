@@ -6,6 +6,8 @@ import {
   ArtifactFormat,
   type DatasetUsage,
   DatasetUsageSchema,
+  type FeatureServiceUsage,
+  FeatureServiceUsageSchema,
   type Lineage,
   type ModelVersion,
   ModelVersionSchema,
@@ -16,7 +18,7 @@ import {
 } from "@seam/proto/seam/registry/v1/registry_pb";
 import { type DatasetVersionRef, splitDatasetVersion } from "../dataset-usages.js";
 import type { ModelReference } from "../names.js";
-import { RegistryKeys } from "./keys.js";
+import { type ModelVersionRef, RegistryKeys } from "./keys.js";
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -59,6 +61,17 @@ export interface AddedVersion {
 export interface Page<T, P> {
   readonly items: T[];
   readonly next: P | undefined;
+}
+
+/** A lineage index record: its key (which names the model version) and the lineage value as recorded. */
+interface LineageEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+}
+
+/** A lineage index entry as listed: the model version it records and its value. */
+interface IndexedUsage extends ModelVersionRef {
+  readonly value: Uint8Array;
 }
 
 /**
@@ -181,7 +194,7 @@ export class RegistryStore {
           deletes.push(
             this.keys.version(name, v.version),
             this.keys.blobRef(v.sha256, name, v.version),
-            ...this.usageKeys(v),
+            ...this.lineageEntries(v).map((e) => e.key),
           );
         }
         return {
@@ -302,10 +315,7 @@ export class RegistryStore {
               ...(change.puts ?? []),
               { key: versionKey, value: toBinary(ModelVersionSchema, version) },
               { key: this.keys.blobRef(input.sha256, name, number), value: MARKER },
-              ...this.usageKeys(version).map((key) => ({
-                key,
-                value: utf8.encode(datasetVersionOf(version)),
-              })),
+              ...this.lineageEntries(version),
             ],
           },
           result: { version: withAliases(version, model), aliasMove },
@@ -340,7 +350,7 @@ export class RegistryStore {
             deletes: [
               this.keys.version(name, number),
               this.keys.blobRef(version.sha256, name, number),
-              ...this.usageKeys(version),
+              ...this.lineageEntries(version).map((e) => e.key),
             ],
           },
           result: version,
@@ -408,25 +418,44 @@ export class RegistryStore {
     pageSize: number,
     after: string | undefined,
   ): Promise<Page<DatasetUsage, string>> {
-    const prefix = this.keys.datasetUsagePrefix(ref.dataset, ref.id);
-    const entries = await this.meta.list({
-      prefix,
-      limit: pageSize + 1,
-      ...(after === undefined ? {} : { after: prefix + after }),
-    });
-    const page = entries.slice(0, pageSize);
-    const items = page.map((e) => {
-      const { name, version } = this.keys.usageOfKey(e.key);
-      return create(DatasetUsageSchema, {
-        modelName: name,
-        version,
-        datasetVersion: utf8Decoder.decode(e.value),
-      });
-    });
-    const last = page[page.length - 1];
+    const page = await this.listIndex(
+      this.keys.datasetUsagePrefix(ref.dataset, ref.id),
+      (key) => this.keys.datasetUsageOfKey(key),
+      pageSize,
+      after,
+    );
     return {
-      items,
-      next: entries.length > pageSize && last !== undefined ? last.key.slice(prefix.length) : undefined,
+      items: page.items.map((u) =>
+        create(DatasetUsageSchema, {
+          modelName: u.name,
+          version: u.version,
+          datasetVersion: utf8Decoder.decode(u.value),
+        }),
+      ),
+      next: page.next,
+    };
+  }
+
+  /**
+   * The model versions whose lineage names the feature service, in order of model name
+   * and version number. `after` is a position from a previous page's `next`.
+   */
+  async listFeatureServiceUsages(
+    featureService: string,
+    pageSize: number,
+    after: string | undefined,
+  ): Promise<Page<FeatureServiceUsage, string>> {
+    const page = await this.listIndex(
+      this.keys.featureServiceUsagePrefix(featureService),
+      (key) => this.keys.featureServiceUsageOfKey(key),
+      pageSize,
+      after,
+    );
+    return {
+      items: page.items.map((u) =>
+        create(FeatureServiceUsageSchema, { modelName: u.name, version: u.version }),
+      ),
+      next: page.next,
     };
   }
 
@@ -451,12 +480,57 @@ export class RegistryStore {
     return versions;
   }
 
-  /** The lineage index key of a version (none when its lineage names no dataset). */
-  private usageKeys(version: ModelVersion): string[] {
-    const value = datasetVersionOf(version);
-    if (value === "") return [];
-    const { dataset, id } = splitDatasetVersion(value);
-    return [this.keys.datasetUsage(dataset, id ?? "", version.modelName, version.version)];
+  /**
+   * The lineage index entries of a version: one for the dataset and one for the feature
+   * service its lineage names, if any. Put in the commit that creates the version and
+   * deleted in the one that deletes it (or its model), so the index never disagrees with
+   * the versions.
+   */
+  private lineageEntries(version: ModelVersion): LineageEntry[] {
+    const { modelName: name, version: number } = version;
+    const datasetVersion = version.lineage?.datasetVersion ?? "";
+    const featureService = version.lineage?.featureService ?? "";
+    const entries: LineageEntry[] = [];
+    if (datasetVersion !== "") {
+      const { dataset, id } = splitDatasetVersion(datasetVersion);
+      entries.push({
+        key: this.keys.datasetUsage(dataset, id ?? "", name, number),
+        value: utf8.encode(datasetVersion),
+      });
+    }
+    if (featureService !== "") {
+      entries.push({
+        key: this.keys.featureServiceUsage(featureService, name, number),
+        value: utf8.encode(featureService),
+      });
+    }
+    return entries;
+  }
+
+  /**
+   * One page of the lineage index range `prefix`, in key order, after `after` (the key
+   * suffix a previous page returned as `next`); `next` is the last entry's suffix when
+   * more may follow. `usageOf` reads the model version from a key of the range.
+   */
+  private async listIndex(
+    prefix: string,
+    usageOf: (key: string) => ModelVersionRef,
+    pageSize: number,
+    after: string | undefined,
+  ): Promise<Page<IndexedUsage, string>> {
+    // One more entry than the page holds tells whether a next page exists.
+    const entries = await this.meta.list({
+      prefix,
+      limit: pageSize + 1,
+      ...(after === undefined ? {} : { after: prefix + after }),
+    });
+    const page = entries.slice(0, pageSize);
+    const items = page.map((e) => ({ ...usageOf(e.key), value: e.value }));
+    const last = page[page.length - 1];
+    return {
+      items,
+      next: entries.length > pageSize && last !== undefined ? last.key.slice(prefix.length) : undefined,
+    };
   }
 
   /** A guarded write of the model record: fails if it changed since `raw` was read. */
@@ -485,11 +559,6 @@ export class RegistryStore {
     const raw = await this.meta.get(this.keys.model(name));
     return raw === undefined ? undefined : { raw, model: fromBinary(RegisteredModelSchema, raw) };
   }
-}
-
-/** The dataset version a version's lineage names; "" when none. */
-function datasetVersionOf(version: ModelVersion): string {
-  return version.lineage?.datasetVersion ?? "";
 }
 
 /** Fills a version's aliases from the model record (the one place they are stored). */

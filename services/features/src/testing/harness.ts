@@ -1,0 +1,113 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
+import { DatasetsService } from "@seam/datasets";
+import { createDomainErrorInterceptor } from "@seam/kit/errors";
+import { type OnlineStore, openOnlineStore, openStores, type Stores } from "@seam/kit/storage";
+import { type StoreKind, startRedisServer } from "@seam/kit/testing";
+import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
+import { createDatasetsAccess } from "../datasets-access.js";
+import type { ModelBindings } from "../model-bindings.js";
+import { FeaturesService } from "../service.js";
+
+/** A {@link ModelBindings} answering from a fixed table (feature service → model versions). */
+export class FixedBindings implements ModelBindings {
+  constructor(readonly bound: Map<string, string[]> = new Map()) {}
+
+  async versionsBoundTo(featureService: string): Promise<string[]> {
+    return [...(this.bound.get(featureService) ?? [])];
+  }
+}
+
+/** A feature store and the dataset service it reads, in memory, on real stores of one kind. */
+export interface TestFeatures {
+  readonly features: Client<typeof FeatureStoreService>;
+  readonly datasets: Client<typeof DatasetService>;
+  readonly stores: Stores;
+  readonly online: OnlineStore;
+  readonly bindings: FixedBindings;
+  /** The service's clock: tests move it to age values. */
+  readonly clock: { now: number };
+  /** Uploads CSV text as a new version of `dataset` (created when missing); returns the version id. */
+  uploadCsv(dataset: string, csv: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a feature store over fresh stores: LMDB in a temp dir, or a private redis-server.
+ * Both services are served through Connect's router transport (real serialization), and
+ * the domain errors are mapped as in production.
+ */
+export async function startTestFeatures(
+  kind: StoreKind,
+  options: { cacheMaxAgeMs?: number } = {},
+): Promise<TestFeatures> {
+  const dataDir = await mkdtemp(join(tmpdir(), "seam-features-"));
+  const redis = kind === "redis" ? await startRedisServer() : undefined;
+  const location = { dataDir, ...(redis === undefined ? {} : { redisUrl: redis.url }) };
+  const stores = await openStores(location);
+  const online = await openOnlineStore(location);
+  const interceptors = [createDomainErrorInterceptor()];
+  const datasets = createClient(
+    DatasetService,
+    createRouterTransport(
+      ({ service }) =>
+        service(
+          DatasetService,
+          new DatasetsService({
+            meta: stores.meta,
+            blobs: stores.blobs,
+            lineage: { versionsUsingDataset: async () => [] },
+            tmpDir: join(dataDir, "tmp"),
+          }),
+        ),
+      { router: { interceptors } },
+    ),
+  );
+  const bindings = new FixedBindings();
+  const clock = { now: Date.now() };
+  const service = new FeaturesService({
+    meta: stores.meta,
+    online,
+    events: stores.events,
+    datasets: createDatasetsAccess(datasets),
+    bindings,
+    now: () => clock.now,
+    ...(options.cacheMaxAgeMs === undefined ? {} : { cacheMaxAgeMs: options.cacheMaxAgeMs }),
+  });
+  const features = createClient(
+    FeatureStoreService,
+    createRouterTransport(({ service: route }) => route(FeatureStoreService, service), {
+      router: { interceptors },
+    }),
+  );
+  return {
+    features,
+    datasets,
+    stores,
+    online,
+    bindings,
+    clock,
+    async uploadCsv(dataset, csv) {
+      async function* stream() {
+        yield {
+          payload: {
+            case: "metadata" as const,
+            value: { dataset, createDataset: true, format: SourceFormat.CSV },
+          },
+        };
+        yield { payload: { case: "chunk" as const, value: new TextEncoder().encode(csv) } };
+      }
+      const response = await datasets.uploadDatasetVersion(stream());
+      return response.version?.id ?? "";
+    },
+    async close() {
+      await online.close();
+      await stores.close();
+      await redis?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

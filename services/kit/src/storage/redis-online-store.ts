@@ -1,0 +1,129 @@
+import type { Redis } from "ioredis";
+import { checkRead, prepareRecord } from "./internal/online-records.js";
+import { defineScript, pipelineReplies, queueScript } from "./internal/redis-scripts.js";
+import type { OnlineRead, OnlineReadResult, OnlineRecord, OnlineStore } from "./ports.js";
+
+/** Options of {@link RedisOnlineStore}. */
+export interface RedisOnlineStoreOptions {
+  /** The connection to use; the store does not own it (closing the store leaves it open). */
+  readonly redis: Redis;
+  /**
+   * Prepended to every Redis key the store touches (default `"seam:online:"`). It should hold
+   * no `{…}` of its own: that would become the Cluster hash tag and put every entity in one slot.
+   */
+  readonly keyPrefix?: string;
+}
+
+/** Records per pipeline of a write: bounds what one huge write holds in memory at a time. */
+const WRITE_PIPELINE_RECORDS = 1000;
+/** Arguments per HSET/HDEL inside the script: Lua's unpack() overflows its C stack near 8000. */
+const LUA_ARGS_PER_CALL = 1000;
+
+const WRITE_SCRIPT = "seamOnlineWrite";
+// KEYS[1] = the entity's hash. ARGV = number of fields set (n), the group's "#ts" field, the
+// event time, n (field, value) pairs, then the fields to delete. Writes nothing and returns 0
+// when the stored event time is newer; sets the time with the fields otherwise and returns 1.
+// The HSET range (ts field and time, then the pairs) has an even length and starts at ARGV[2],
+// so every chunk of an even number of arguments holds whole pairs.
+const WRITE_LUA = `
+local stored = redis.call('HGET', KEYS[1], ARGV[2])
+if stored and tonumber(stored) > tonumber(ARGV[3]) then return 0 end
+local last = 3 + 2 * tonumber(ARGV[1])
+for i = 2, last, ${LUA_ARGS_PER_CALL} do
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + ${LUA_ARGS_PER_CALL - 1}, last)))
+end
+for i = last + 1, #ARGV, ${LUA_ARGS_PER_CALL} do
+  redis.call('HDEL', KEYS[1], unpack(ARGV, i, math.min(i + ${LUA_ARGS_PER_CALL - 1}, #ARGV)))
+end
+return 1
+`;
+
+/**
+ * {@link OnlineStore} on Redis, shared by every serving replica.
+ *
+ * Layout: ONE hash per entity, key `<prefix>{<entityKey>}`, e.g. `seam:online:{user_id=42}`.
+ * The braces are a Redis Cluster hash tag: everything of one entity lives in one slot, and
+ * every command touches that single key. Its fields are `<group>:<field>` for values and
+ * `<group>#ts` for the group's event time (decimal epoch ms); groups contain neither ":" nor
+ * "#", so the two kinds never collide. A null value is an absent field.
+ *
+ * A write sends one Lua script per record (the newest-wins check-and-set, atomic per record),
+ * all of them in one pipeline (one per 1000 records). A read is one pipeline with one HMGET per
+ * distinct entity key, covering the time and value fields of every group read of it: one round
+ * trip however many entities and groups it asks for.
+ */
+export class RedisOnlineStore implements OnlineStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(options: RedisOnlineStoreOptions) {
+    this.#redis = options.redis;
+    this.#prefix = options.keyPrefix ?? "seam:online:";
+    // Registered for its pipeline method; the per-call function is not needed.
+    defineScript<number>(this.#redis, WRITE_SCRIPT, WRITE_LUA);
+  }
+
+  async write(records: ReadonlyArray<OnlineRecord>): Promise<number> {
+    // Validate everything before sending anything: an invalid record writes nothing.
+    const prepared = records.map(prepareRecord);
+    let applied = 0;
+    // Pipelines go one after another so records for one entity apply in the caller's order.
+    for (let start = 0; start < prepared.length; start += WRITE_PIPELINE_RECORDS) {
+      const pipeline = this.#redis.pipeline();
+      for (const record of prepared.slice(start, start + WRITE_PIPELINE_RECORDS)) {
+        const args: Array<string | number> = [record.sets.length, `${record.group}#ts`, record.eventTime];
+        for (const [field, value] of record.sets) args.push(`${record.group}:${field}`, value);
+        for (const field of record.deletes) args.push(`${record.group}:${field}`);
+        queueScript(pipeline, WRITE_SCRIPT, 1, this.#hashKey(record.entityKey), ...args);
+      }
+      for (const reply of pipelineReplies(await pipeline.exec())) applied += Number(reply);
+    }
+    return applied;
+  }
+
+  async read(reads: ReadonlyArray<OnlineRead>): Promise<Array<OnlineReadResult | undefined>> {
+    for (const read of reads) checkRead(read);
+    if (reads.length === 0) return [];
+    // Per distinct entity, in first-seen order: its hash fields to fetch, each once, by position.
+    const entities = new Map<string, { readonly index: number; readonly fields: Map<string, number> }>();
+    const plans = reads.map((read) => {
+      let entity = entities.get(read.entityKey);
+      if (entity === undefined) {
+        entity = { index: entities.size, fields: new Map() };
+        entities.set(read.entityKey, entity);
+      }
+      const fields = entity.fields;
+      const position = (field: string): number => {
+        let at = fields.get(field);
+        if (at === undefined) {
+          at = fields.size;
+          fields.set(field, at);
+        }
+        return at;
+      };
+      return {
+        entity: entity.index,
+        eventTime: position(`${read.group}#ts`),
+        values: read.fields.map((field) => position(`${read.group}:${field}`)),
+      };
+    });
+    const pipeline = this.#redis.pipeline();
+    for (const [entityKey, { fields }] of entities) {
+      pipeline.hmget(this.#hashKey(entityKey), ...fields.keys());
+    }
+    const rows = pipelineReplies(await pipeline.exec()) as Array<Array<string | null>>;
+    return plans.map((plan) => {
+      const row = rows[plan.entity] ?? [];
+      const eventTime = row[plan.eventTime];
+      if (eventTime === null || eventTime === undefined) return undefined;
+      return { eventTime: Number(eventTime), values: plan.values.map((at) => row[at] ?? null) };
+    });
+  }
+
+  /** Does nothing: the connection belongs to whoever passed it in. */
+  async close(): Promise<void> {}
+
+  #hashKey(entityKey: string): string {
+    return `${this.#prefix}{${entityKey}}`;
+  }
+}
