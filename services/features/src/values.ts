@@ -66,7 +66,7 @@ export function encodeFeatureValue(
       break;
   }
   throw new InvalidArgumentError(
-    `${where}: a ${kindName(kind.case)} value does not fit a ${typeName(type)} feature`,
+    `${where}: ${aTypeName(ColumnTypeOfKind[kind.case])} value does not fit ${aTypeName(type)} feature`,
   );
 }
 
@@ -96,19 +96,21 @@ export function featureValueOf(type: ColumnType, text: string): FeatureValue {
   return create(FeatureValueSchema, decodeFeatureValue(type, text));
 }
 
+/** The type's name with its article, for messages: "an int64", "a float64", … */
+export function aTypeName(type: ColumnType): string {
+  const name = typeName(type);
+  return /^[aeiou]/.test(name) ? `an ${name}` : `a ${name}`;
+}
+
 /** The type's name as people write it: "int64", "float64", … */
 export function typeName(type: ColumnType): string {
   return ColumnType[type]?.toLowerCase() ?? `type ${type}`;
 }
 
-const KIND_NAMES: Record<NonNullable<FeatureValue["kind"]["case"]>, string> = {
-  int64Value: "int64",
-  doubleValue: "float64",
-  boolValue: "bool",
-  stringValue: "string",
-  timestampValue: "timestamp",
+const ColumnTypeOfKind: Record<NonNullable<FeatureValue["kind"]["case"]>, ColumnType> = {
+  int64Value: ColumnType.INT64,
+  doubleValue: ColumnType.FLOAT64,
+  boolValue: ColumnType.BOOL,
+  stringValue: ColumnType.STRING,
+  timestampValue: ColumnType.TIMESTAMP,
 };
-
-function kindName(kindCase: NonNullable<FeatureValue["kind"]["case"]>): string {
-  return KIND_NAMES[kindCase];
-}

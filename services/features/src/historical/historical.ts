@@ -21,7 +21,7 @@ import type { DatasetsAccess } from "../datasets-access.js";
 import type { SelectedPart, Selection } from "../definitions/catalog.js";
 import { entityKeyFromArrow } from "../entity-key.js";
 import { sourceColumns } from "../source-columns.js";
-import { type ArrowValue, typeName } from "../values.js";
+import { type ArrowValue, aTypeName } from "../values.js";
 import { Timeline } from "./timeline.js";
 
 const DEFAULT_TIMESTAMP_COLUMN = "event_timestamp";
@@ -73,7 +73,7 @@ export async function getHistoricalFeatures(
       const index = columnIndex.get(key.name);
       if (index === undefined || entityColumns[index]?.type !== key.type) {
         throw new InvalidArgumentError(
-          `entity dataset ${entityVersion.ref} needs a ${typeName(key.type)} column "${key.name}" (a join key of feature view ${part.view.name})`,
+          `entity dataset ${entityVersion.ref} needs ${aTypeName(key.type)} column "${key.name}" (a join key of feature view ${part.view.name})`,
         );
       }
       return index;
