@@ -30,6 +30,11 @@ export interface TestFeatures {
   readonly bindings: FixedBindings;
   /** The service's clock: tests move it to age values. */
   readonly clock: { now: number };
+  /**
+   * Another replica of the feature store on the same backend, with its own connections
+   * (on Redis) and a definition cache that only expires after `cacheMaxAgeMs`.
+   */
+  replica(cacheMaxAgeMs: number): Promise<Client<typeof FeatureStoreService>>;
   /** Uploads CSV text as a new version of `dataset` (created when missing); returns the version id. */
   uploadCsv(dataset: string, csv: string): Promise<string>;
   close(): Promise<void>;
@@ -68,21 +73,32 @@ export async function startTestFeatures(
   );
   const bindings = new FixedBindings();
   const clock = { now: Date.now() };
-  const service = new FeaturesService({
-    meta: stores.meta,
-    online,
-    events: stores.events,
-    datasets: createDatasetsAccess(datasets),
-    bindings,
-    now: () => clock.now,
-    ...(options.cacheMaxAgeMs === undefined ? {} : { cacheMaxAgeMs: options.cacheMaxAgeMs }),
-  });
-  const features = createClient(
-    FeatureStoreService,
-    createRouterTransport(({ service: route }) => route(FeatureStoreService, service), {
-      router: { interceptors },
-    }),
-  );
+  const cleanups: Array<() => Promise<void>> = [];
+  const serve = async (
+    replicaStores: Stores,
+    replicaOnline: OnlineStore,
+    cacheMaxAgeMs: number | undefined,
+  ) => {
+    const service = new FeaturesService({
+      meta: replicaStores.meta,
+      online: replicaOnline,
+      events: replicaStores.events,
+      datasets: createDatasetsAccess(datasets),
+      bindings,
+      now: () => clock.now,
+      ...(cacheMaxAgeMs === undefined ? {} : { cacheMaxAgeMs }),
+    });
+    const following = new AbortController();
+    await service.followDefinitionChanges(following.signal);
+    cleanups.push(async () => following.abort());
+    return createClient(
+      FeatureStoreService,
+      createRouterTransport(({ service: route }) => route(FeatureStoreService, service), {
+        router: { interceptors },
+      }),
+    );
+  };
+  const features = await serve(stores, online, options.cacheMaxAgeMs);
   return {
     features,
     datasets,
@@ -90,6 +106,15 @@ export async function startTestFeatures(
     online,
     bindings,
     clock,
+    async replica(cacheMaxAgeMs) {
+      const replicaStores = await openStores(location);
+      const replicaOnline = await openOnlineStore(location);
+      cleanups.push(async () => {
+        await replicaOnline.close();
+        await replicaStores.close();
+      });
+      return serve(replicaStores, replicaOnline, cacheMaxAgeMs);
+    },
     async uploadCsv(dataset, csv) {
       async function* stream() {
         yield {
@@ -104,6 +129,7 @@ export async function startTestFeatures(
       return response.version?.id ?? "";
     },
     async close() {
+      for (const cleanup of cleanups.reverse()) await cleanup();
       await online.close();
       await stores.close();
       await redis?.stop();
