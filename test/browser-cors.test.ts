@@ -31,6 +31,8 @@ describe("browser clients through the gateway (real Chromium)", () => {
       SEAM_DATA_DIR: dir,
       SEAM_GATEWAY_PORT: "0",
       REGISTRY_PORT: "0",
+      DATASETS_PORT: "0",
+      FEATURES_PORT: "0",
       LOG_LEVEL: "warn",
       SEAM_GATEWAY_CORS_ORIGINS: allowedPage.origin,
     });

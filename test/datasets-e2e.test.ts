@@ -35,6 +35,7 @@ describe("datasets end to end through the gateway", () => {
       SEAM_GATEWAY_PORT: "0",
       REGISTRY_PORT: "0",
       DATASETS_PORT: "0",
+      FEATURES_PORT: "0",
       LOG_LEVEL: "warn",
     });
     gatewayUrl = (await seam.waitFor(/gateway\s+(http:\/\/127\.0\.0\.1:\d+)/))[1] as string;

@@ -29,6 +29,8 @@ describe.each([{ storage: "embedded" }, { storage: "redis" }])(
         SEAM_DATA_DIR: join(dir, "data"),
         SEAM_GATEWAY_PORT: "0",
         REGISTRY_PORT: "0",
+        DATASETS_PORT: "0",
+        FEATURES_PORT: "0",
         LOG_LEVEL: "warn",
       });
       const match = await seam.waitFor(/gateway\s+(http:\/\/127\.0\.0\.1:\d+)/);

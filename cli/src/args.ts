@@ -5,6 +5,14 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+/**
+ * Thrown for input the command cannot use although the command line is right (a file that
+ * does not parse); main prints the message without the usage, exit code 1.
+ */
+export class InputError extends Error {
+  override readonly name = "InputError";
+}
+
 /** Parses repeated `key=value` options into a map; values may contain "=". */
 export function parseKeyValues(
   values: readonly string[] | undefined,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createProgress, formatBytes, formatRate, renderProgress } from "./progress.js";
+import { createProgress, createStatusLine, formatBytes, formatRate, renderProgress } from "./progress.js";
 
 /** A stream recording writes, with a clock the test moves. */
 function fakeStream(tty: boolean, columns?: number) {
@@ -126,5 +126,48 @@ describe("createProgress", () => {
       q.update(i * 1000);
     }
     expect(slow.writes.map((w) => w.split(/ +/)[1])).toEqual(["1.0", "6.0", "11.0"]);
+  });
+});
+
+describe("createStatusLine", () => {
+  it("redraws one TTY line in place at most every redrawMs and ends it when done", () => {
+    const { writes, stream } = fakeStream(true, 12);
+    const clock = fakeClock();
+    const status = createStatusLine({ stream, now: clock.now, redrawMs: 100 });
+    expect(writes).toEqual([]);
+    status.update("read 1 rows");
+    clock.advance(50);
+    status.update("read 2 rows");
+    clock.advance(60);
+    status.update("read 300000 rows");
+    status.done();
+    status.done();
+    expect(writes).toEqual(["\rread 1 rows\x1b[K", "\rread 300000\x1b[K", "\rread 300000\x1b[K\n"]);
+  });
+
+  it("writes plain lines at most every lineMs, and the last state once when done", () => {
+    const { writes, stream } = fakeStream(false);
+    const clock = fakeClock();
+    const status = createStatusLine({ stream, now: clock.now, lineMs: 1000 });
+    status.update("a");
+    status.update("b");
+    clock.advance(1000);
+    status.update("c");
+    status.done();
+    status.update("d");
+    expect(writes).toEqual(["a\n", "c\n"]);
+
+    const late = fakeStream(false);
+    const other = createStatusLine({ stream: late.stream, now: clock.now, lineMs: 1000 });
+    other.update("x");
+    other.update("y");
+    other.done();
+    expect(late.writes).toEqual(["x\n", "y\n"]);
+  });
+
+  it("draws nothing when there was no update", () => {
+    const { writes, stream } = fakeStream(true);
+    createStatusLine({ stream }).done();
+    expect(writes).toEqual([]);
   });
 });

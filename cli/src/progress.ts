@@ -155,3 +155,61 @@ export function formatRate(bytes: number, elapsedMs: number): string {
   if (elapsedMs <= 0) return "-- MB/s";
   return `${(bytes / 1e6 / (elapsedMs / 1000)).toFixed(1)} MB/s`;
 }
+
+/** Options of {@link createStatusLine}. */
+export interface StatusLineOptions {
+  /** Where to draw (stderr in the CLI). */
+  readonly stream: ProgressStream;
+  /** Clock in milliseconds; injectable for tests. */
+  readonly now?: () => number;
+  /** Least time between two redraws on a TTY (ms); 100 when absent. */
+  readonly redrawMs?: number;
+  /** Least time between two plain lines when not a TTY (ms); 5000 when absent. */
+  readonly lineMs?: number;
+}
+
+/** One line of free text kept up to date, for work whose size is not known ahead. */
+export interface StatusLine {
+  /** Shows `text` as the current state (drawn now, or at the next redraw that is due). */
+  update(text: string): void;
+  /** Draws the last state if it was not drawn yet (on a TTY, ending the line). Further calls do nothing. */
+  done(): void;
+}
+
+/**
+ * Creates a status line: on a TTY redrawn in place at most every `redrawMs`; otherwise a
+ * plain line at most every `lineMs`, so logs stay short. Nothing is drawn before the first update.
+ */
+export function createStatusLine(options: StatusLineOptions): StatusLine {
+  const now = options.now ?? Date.now;
+  const tty = options.stream.isTTY === true;
+  const interval = tty ? (options.redrawMs ?? 100) : (options.lineMs ?? 5000);
+  let current: string | undefined;
+  let drawn: string | undefined;
+  let lastDraw = Number.NEGATIVE_INFINITY;
+  let finished = false;
+
+  const draw = (final: boolean) => {
+    if (current === undefined) return;
+    let line = current;
+    const width = options.stream.columns;
+    if (tty && width !== undefined && width > 1 && line.length >= width) line = line.slice(0, width - 1);
+    if (tty) options.stream.write(`\r${line}${ERASE_LINE}${final ? "\n" : ""}`);
+    else if (current !== drawn) options.stream.write(`${line}\n`);
+    drawn = current;
+    lastDraw = now();
+  };
+
+  return {
+    update(text) {
+      if (finished) return;
+      current = text;
+      if (now() - lastDraw >= interval) draw(false);
+    },
+    done() {
+      if (finished) return;
+      finished = true;
+      draw(true);
+    },
+  };
+}

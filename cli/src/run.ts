@@ -2,8 +2,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ConfigError, parseEnv } from "@seam/kit/config";
 import { z } from "zod";
-import { UsageError } from "./args.js";
+import { InputError, UsageError } from "./args.js";
 import { DATASETS_USAGE, runDatasetsCommand } from "./commands/datasets.js";
+import { FEATURES_USAGE, runFeaturesCommand } from "./commands/features.js";
 import { MODELS_USAGE, runModelsCommand } from "./commands/models.js";
 import { runServe, SERVABLE } from "./commands/serve.js";
 import { runUp } from "./commands/up.js";
@@ -15,14 +16,17 @@ const USAGE = `seam: the Seam ML platform
   seam serve <name>         run one service in this process: ${SERVABLE.join(", ")}
   seam models <command>     manage registered models through the gateway
   seam datasets <command>   manage datasets through the gateway
+  seam features <command>   manage and read the feature store through the gateway
 
 ${MODELS_USAGE}
 
 ${DATASETS_USAGE}
 
+${FEATURES_USAGE}
+
 Configuration comes from the environment: SEAM_DATA_DIR (./.seam), REDIS_URL, SEAM_GATEWAY_PORT (8080),
-REGISTRY_PORT (50051), DATASETS_PORT (50052), SEAM_REGISTRY_ADDRESS, SEAM_DATASETS_ADDRESS, SEAM_GATEWAY_URL,
-LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT.`;
+REGISTRY_PORT (50051), DATASETS_PORT (50052), FEATURES_PORT (50053), SEAM_REGISTRY_ADDRESS,
+SEAM_DATASETS_ADDRESS, SEAM_FEATURES_ADDRESS, SEAM_GATEWAY_URL, LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT.`;
 
 const clientEnvSchema = z.object({
   SEAM_GATEWAY_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8080"),
@@ -60,6 +64,12 @@ export async function run(
         await runDatasetsCommand(rest, transport, out, err);
         return 0;
       }
+      case "features": {
+        const { SEAM_GATEWAY_URL } = parseEnv(clientEnvSchema, env);
+        const transport = createGrpcTransport({ baseUrl: SEAM_GATEWAY_URL });
+        await runFeaturesCommand(rest, transport, out, err);
+        return 0;
+      }
       case undefined:
       case "help":
       case "--help":
@@ -74,7 +84,7 @@ export async function run(
       err.write(`seam: ${error.message}\n\n${USAGE}\n`);
       return 2;
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof InputError) {
       err.write(`seam: ${error.message}\n`);
       return 1;
     }

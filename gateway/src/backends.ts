@@ -2,6 +2,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { addressSchema, parseEnv } from "@seam/kit/config";
 import { createGrpcTransport, type GrpcTransport } from "@seam/kit/hosting";
 import { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { z } from "zod";
 import type { GatewayService } from "./gateway.js";
@@ -10,12 +11,14 @@ import type { GatewayService } from "./gateway.js";
 export const backendsEnvSchema = z.object({
   SEAM_REGISTRY_ADDRESS: addressSchema.default("127.0.0.1:50051"),
   SEAM_DATASETS_ADDRESS: addressSchema.default("127.0.0.1:50052"),
+  SEAM_FEATURES_ADDRESS: addressSchema.default("127.0.0.1:50053"),
 });
 
 /** Addresses of the internal services. */
 export interface BackendAddresses {
   readonly registry: string;
   readonly datasets: string;
+  readonly features: string;
 }
 
 /** Reads the backend addresses; throws ConfigError naming every bad variable. */
@@ -23,7 +26,11 @@ export function loadBackendAddresses(
   env: Record<string, string | undefined> = process.env,
 ): BackendAddresses {
   const parsed = parseEnv(backendsEnvSchema, env);
-  return { registry: parsed.SEAM_REGISTRY_ADDRESS, datasets: parsed.SEAM_DATASETS_ADDRESS };
+  return {
+    registry: parsed.SEAM_REGISTRY_ADDRESS,
+    datasets: parsed.SEAM_DATASETS_ADDRESS,
+    features: parsed.SEAM_FEATURES_ADDRESS,
+  };
 }
 
 /** The public services and one grpc-js transport per backend; close the transports on shutdown. */
@@ -34,6 +41,7 @@ export function connectBackends(addresses: BackendAddresses): {
   const routes: Array<[DescService, string]> = [
     [ModelRegistryService, addresses.registry],
     [DatasetService, addresses.datasets],
+    [FeatureStoreService, addresses.features],
   ];
   const transports: GrpcTransport[] = [];
   const services = routes.map(([service, address]) => {

@@ -35,6 +35,14 @@ const TYPES: Readonly<Record<string, ColumnType>> = {
   timestamp: ColumnType.TIMESTAMP,
 };
 
+/**
+ * The column type a CLI type name stands for ("int64", "int", "float", "boolean", "str", …;
+ * any case), or undefined for an unknown name.
+ */
+export function columnTypeOf(name: string): ColumnType | undefined {
+  return Object.hasOwn(TYPES, name.toLowerCase()) ? TYPES[name.toLowerCase()] : undefined;
+}
+
 /** A column of an explicit schema, as UploadMetadata takes it. */
 export interface ColumnSpec {
   readonly name: string;
@@ -58,7 +66,7 @@ export function parseSchema(spec: string): ColumnSpec[] {
       throw new UsageError(`--schema: "${item}" is not col:type (e.g. "age:int64?")`);
     const nullable = type.endsWith("?");
     if (nullable) type = type.slice(0, -1);
-    const columnType = TYPES[type.toLowerCase()];
+    const columnType = columnTypeOf(type);
     if (columnType === undefined) {
       throw new UsageError(
         `--schema: unknown type "${type}" of column "${name}"; use int64, float64, bool, string or timestamp`,

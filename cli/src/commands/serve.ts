@@ -1,10 +1,11 @@
 import { runDatasets } from "@seam/datasets";
+import { runFeatures } from "@seam/features";
 import { runGateway } from "@seam/gateway";
 import { runRegistry } from "@seam/registry";
 import { UsageError } from "../args.js";
 
 /** The services `seam serve <name>` can run, each as its own process. */
-export const SERVABLE = ["registry", "datasets", "gateway"] as const;
+export const SERVABLE = ["registry", "datasets", "features", "gateway"] as const;
 
 /** `seam serve <name>`: one service in this process, configured from the environment. */
 export async function runServe(argv: string[], env: Record<string, string | undefined>): Promise<void> {
@@ -14,6 +15,8 @@ export async function runServe(argv: string[], env: Record<string, string | unde
       return runRegistry(env);
     case "datasets":
       return runDatasets(env);
+    case "features":
+      return runFeatures(env);
     case "gateway":
       return runGateway(env);
     default:

@@ -1,5 +1,6 @@
 import { createClient } from "@connectrpc/connect";
 import { createRegistryLineage, datasetsConfigSchema, startDatasetsServer } from "@seam/datasets";
+import { featuresConfigSchema, startFeaturesServer } from "@seam/features";
 import { connectBackends, createGateway, loadGatewayConfig } from "@seam/gateway";
 import { parseEnv } from "@seam/kit/config";
 import { createGrpcTransport, installShutdownHandlers } from "@seam/kit/hosting";
@@ -19,6 +20,7 @@ import type { Output } from "../output.js";
 export async function runUp(env: Record<string, string | undefined>, out: Output): Promise<void> {
   const registryConfig = parseEnv(registryConfigSchema, env);
   const datasetsConfig = parseEnv(datasetsConfigSchema, env);
+  const featuresConfig = parseEnv(featuresConfigSchema, env);
   const gatewayConfig = loadGatewayConfig(env);
   const logger = createLogger({ service: "seam", level: registryConfig.LOG_LEVEL });
   const stores = await openStores({
@@ -38,7 +40,19 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
   );
   const datasetsAddress = `${dialableHost(datasetsConfig.DATASETS_HOST)}:${datasets.port}`;
 
-  const { services, transports } = connectBackends({ registry: registryAddress, datasets: datasetsAddress });
+  // The feature store dials the datasets and registry servers started above, wherever they landed.
+  const features = await startFeaturesServer(
+    { ...featuresConfig, SEAM_DATASETS_ADDRESS: datasetsAddress, SEAM_REGISTRY_ADDRESS: registryAddress },
+    stores,
+    logger.child({ component: "features" }),
+  );
+  const featuresAddress = `${dialableHost(featuresConfig.FEATURES_HOST)}:${features.port}`;
+
+  const { services, transports } = connectBackends({
+    registry: registryAddress,
+    datasets: datasetsAddress,
+    features: featuresAddress,
+  });
   const gateway = createGateway({
     services,
     logger: logger.child({ component: "gateway" }),
@@ -53,6 +67,7 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
   out.line(`  gateway   http://${gatewayConfig.host}:${gatewayPort}  (Connect, gRPC-Web, gRPC)`);
   out.line(`  registry  ${registryConfig.REGISTRY_HOST}:${registry.port}  (gRPC, reflection on)`);
   out.line(`  datasets  ${datasetsConfig.DATASETS_HOST}:${datasets.port}  (gRPC, reflection on)`);
+  out.line(`  features  ${featuresConfig.FEATURES_HOST}:${features.port}  (gRPC, reflection on)`);
   out.line("Ctrl-C stops it.");
 
   installShutdownHandlers(
@@ -60,13 +75,19 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
       // Outside clients first, so nothing new reaches a service that is draining.
       shutdown: async (graceMs) => {
         await gateway.close();
-        await Promise.all([datasets.server.shutdown(graceMs), registry.server.shutdown(graceMs)]);
+        await Promise.all([
+          features.server.shutdown(graceMs),
+          datasets.server.shutdown(graceMs),
+          registry.server.shutdown(graceMs),
+        ]);
       },
     },
     logger,
     {
       beforeExit: async () => {
         for (const transport of [...transports, registryForDatasets]) transport.close();
+        // Its clients and online store; the shared stores it reads go after it.
+        await features.close();
         await stores.close();
         await shutdownTelemetry();
       },

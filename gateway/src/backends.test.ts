@@ -1,0 +1,39 @@
+import { ConfigError } from "@seam/kit/config";
+import { describe, expect, it } from "vitest";
+import { connectBackends, loadBackendAddresses } from "./backends.js";
+
+describe("backends", () => {
+  it("defaults every backend to its service's port on loopback", () => {
+    expect(loadBackendAddresses({})).toEqual({
+      registry: "127.0.0.1:50051",
+      datasets: "127.0.0.1:50052",
+      features: "127.0.0.1:50053",
+    });
+  });
+
+  it("reads each address from its variable and names a bad one", () => {
+    expect(
+      loadBackendAddresses({
+        SEAM_REGISTRY_ADDRESS: "registry:50051",
+        SEAM_DATASETS_ADDRESS: "datasets:50052",
+        SEAM_FEATURES_ADDRESS: "features:7000",
+      }),
+    ).toEqual({ registry: "registry:50051", datasets: "datasets:50052", features: "features:7000" });
+    expect(() => loadBackendAddresses({ SEAM_FEATURES_ADDRESS: "no port" })).toThrow(ConfigError);
+    expect(() => loadBackendAddresses({ SEAM_FEATURES_ADDRESS: "no port" })).toThrow(/SEAM_FEATURES_ADDRESS/);
+  });
+
+  it("routes each public service to its backend, one transport each", () => {
+    const { services, transports } = connectBackends(loadBackendAddresses({}));
+    try {
+      expect(services.map((s) => s.service.typeName)).toEqual([
+        "seam.registry.v1.ModelRegistryService",
+        "seam.datasets.v1.DatasetService",
+        "seam.features.v1.FeatureStoreService",
+      ]);
+      expect(transports).toHaveLength(3);
+    } finally {
+      for (const transport of transports) transport.close();
+    }
+  });
+});
