@@ -101,7 +101,7 @@ describe("seam features materialize", () => {
     const transport = transportFor({
       async *materializeFeatureView(req) {
         seen = req;
-        yield { event: { case: "progress", value: { rowsRead: 1500n, rowsWritten: 0n } } };
+        yield { event: { case: "progress", value: { rowsRead: 1500n, rowsTotal: 3000n } } };
         yield {
           event: {
             case: "result",
@@ -140,7 +140,7 @@ describe("seam features materialize", () => {
       "2024-05-01T00:00:00.000Z",
     );
     expect(seen?.sourceVersions).toEqual(["a".repeat(24)]);
-    expect(io.progress).toEqual(["materialize stats: 1,500 rows read, 0 written\n"]);
+    expect(io.progress).toEqual(["materialize stats: 1,500 of 3,000 rows read\n"]);
     expect(io.lines).toEqual([
       "materialized stats",
       "  range:         2024-05-01T00:00:00.000Z to 2024-05-02T00:00:00.000Z (end excluded)",

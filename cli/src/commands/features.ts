@@ -132,7 +132,9 @@ async function materializeView(
       if (message.event.case === "progress") {
         const p = message.event.value;
         status.update(
-          `materialize ${view}: ${formatCount(p.rowsRead)} rows read, ${formatCount(p.rowsWritten)} written`,
+          p.rowsToWrite === 0n
+            ? `materialize ${view}: ${formatCount(p.rowsRead)} of ${formatCount(p.rowsTotal)} rows read`
+            : `materialize ${view}: ${formatCount(p.rowsWritten)} of ${formatCount(p.rowsToWrite)} entity rows written`,
         );
       } else if (message.event.case === "result") {
         result = message.event.value;

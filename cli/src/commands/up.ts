@@ -72,14 +72,12 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
 
   installShutdownHandlers(
     {
-      // Outside clients first, so nothing new reaches a service that is draining.
+      // Outside clients first, so nothing new reaches a service that is draining; then
+      // the feature store, whose materializations and joins still call the dataset service.
       shutdown: async (graceMs) => {
         await gateway.close();
-        await Promise.all([
-          features.server.shutdown(graceMs),
-          datasets.server.shutdown(graceMs),
-          registry.server.shutdown(graceMs),
-        ]);
+        await features.server.shutdown(graceMs);
+        await Promise.all([datasets.server.shutdown(graceMs), registry.server.shutdown(graceMs)]);
       },
     },
     logger,

@@ -47,6 +47,7 @@ export async function* materialize(
   const versions = await resolveVersions(request, view, deps.datasets, signal);
 
   const latest = new Map<string, Latest>();
+  const rowsTotal = versions.reduce((sum, v) => sum + v.rowCount, 0n);
   let rowsRead = 0;
   let rowsInRange = 0;
   for (const version of versions) {
@@ -70,7 +71,7 @@ export async function* materialize(
         latest.set(entityKey, { eventTime: time, values });
       }
       rowsRead += batch.numRows;
-      yield { event: { case: "progress", value: { rowsRead: BigInt(rowsRead), rowsWritten: 0n } } };
+      yield { event: { case: "progress", value: { rowsRead: BigInt(rowsRead), rowsTotal } } };
     }
   }
 
@@ -79,10 +80,11 @@ export async function* materialize(
   let chunk: OnlineRecord[] = [];
   const flush = async () => {
     const applied = await deps.online.write(chunk);
-    rowsWritten += chunk.length;
+    rowsWritten += applied;
     rowsSkipped += chunk.length - applied;
     chunk = [];
   };
+  const rowsToWrite = BigInt(latest.size);
   for (const [entityKey, row] of latest) {
     chunk.push({
       entityKey,
@@ -94,7 +96,16 @@ export async function* materialize(
       signal?.throwIfAborted();
       await flush();
       yield {
-        event: { case: "progress", value: { rowsRead: BigInt(rowsRead), rowsWritten: BigInt(rowsWritten) } },
+        event: {
+          case: "progress",
+          value: {
+            rowsRead: BigInt(rowsRead),
+            rowsTotal,
+            // Progress counts every entity row handled, written or left for a newer value.
+            rowsWritten: BigInt(rowsWritten + rowsSkipped),
+            rowsToWrite,
+          },
+        },
       };
     }
   }
@@ -161,14 +172,19 @@ async function resolveVersions(
 ): Promise<DatasetVersion[]> {
   const source = view.view.source;
   if (source === undefined) throw new Error("a stored view has a source");
-  const ids = request.sourceVersions.length > 0 ? request.sourceVersions : [source.version];
-  ids.forEach((id, i) => {
-    if (request.sourceVersions.length > 0 && !VERSION_ID.test(id)) {
-      throw new InvalidArgumentError(
-        `source_versions[${i}] must be a version id of 24 hex digits, got ${JSON.stringify(id)}`,
-      );
-    }
-  });
+  // A ref of the source dataset ("dataset@id", as results report them) is taken as its id.
+  const ids =
+    request.sourceVersions.length === 0
+      ? [source.version]
+      : request.sourceVersions.map((given, i) => {
+          const id = given.startsWith(`${source.dataset}@`) ? given.slice(source.dataset.length + 1) : given;
+          if (!VERSION_ID.test(id)) {
+            throw new InvalidArgumentError(
+              `source_versions[${i}] must be a version id of 24 hex digits or "${source.dataset}@<id>", got ${JSON.stringify(given)}`,
+            );
+          }
+          return id;
+        });
   return Promise.all(
     ids.map((id) =>
       datasets.getVersion(source.dataset, id, signal).catch((err: unknown) => {

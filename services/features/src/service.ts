@@ -153,6 +153,11 @@ export class FeaturesService implements ServiceImpl<typeof FeatureStoreService> 
     const page = await this.page("feature_view", req.pageSize, req.pageToken, (v) =>
       req.entity === "" ? true : v.entities.includes(req.entity),
     );
+    const states = await this.store.materializations(page.items.map((v) => v.name));
+    page.items.forEach((view, i) => {
+      const state = states[i];
+      if (state !== undefined) view.materialization = state;
+    });
     return { featureViews: page.items, nextPageToken: page.nextPageToken };
   }
 

@@ -173,6 +173,14 @@ export class DefinitionStore {
     return bytes === undefined ? undefined : fromBinary(MaterializationStateSchema, bytes);
   }
 
+  /** The materialization states of several views (undefined where a view has none). */
+  async materializations(views: readonly string[]): Promise<Array<MaterializationState | undefined>> {
+    const values = await this.meta.getMany(views.map((v) => this.keys.materialization(v)));
+    return values.map((bytes) =>
+      bytes === undefined ? undefined : fromBinary(MaterializationStateSchema, bytes),
+    );
+  }
+
   /**
    * Records a finished materialization, provided the view is still the one materialized
    * (same creation time: not deleted and re-created meanwhile). Keeps the later
