@@ -23,20 +23,23 @@ export function sortJoinKeys<T extends JoinKeySpec>(keys: readonly T[]): T[] {
 
 /**
  * The entity key of a request's join key values (text, as in EntityRow and FeatureRow);
- * throws INVALID_ARGUMENT (prefixed with `where`) when a key is missing or not of its type.
+ * throws INVALID_ARGUMENT (prefixed with `where()`, built only then) when a key is missing
+ * or not of its type.
  */
 export function entityKeyFromText(
   sortedKeys: readonly JoinKeySpec[],
   values: Readonly<Record<string, string>>,
-  where: string,
+  where: () => string,
 ): string {
-  const parts: string[] = [];
-  for (const key of sortedKeys) {
+  let entityKey = "";
+  for (let i = 0; i < sortedKeys.length; i++) {
+    const key = sortedKeys[i] as JoinKeySpec;
     const text = values[key.name];
-    if (text === undefined) throw new InvalidArgumentError(`${where}: join key "${key.name}" is missing`);
-    parts.push(`${key.name}=${escapeValue(canonicalText(key, text, where))}`);
+    if (text === undefined) throw new InvalidArgumentError(`${where()}: join key "${key.name}" is missing`);
+    if (i > 0) entityKey += ",";
+    entityKey += `${key.name}=${escapeValue(canonicalText(key, text, where))}`;
   }
-  return parts.join(",");
+  return entityKey;
 }
 
 /** The entity key of join key values read from Arrow columns (bigint or string); undefined when one is null. */
@@ -54,12 +57,16 @@ export function entityKeyFromArrow(
   return key;
 }
 
-function canonicalText(key: JoinKeySpec, text: string, where: string): string {
+// Up to 15 digits is always within int64 and exact as a JS number: no BigInt needed.
+const SHORT_CANONICAL_INTEGER = /^-?(0|[1-9]\d{0,14})$/;
+
+function canonicalText(key: JoinKeySpec, text: string, where: () => string): string {
   if (key.type !== ColumnType.INT64) return text;
+  if (SHORT_CANONICAL_INTEGER.test(text) && text !== "-0") return text;
   const n = INTEGER.test(text) ? BigInt(text) : undefined;
   if (n === undefined || n < INT64_MIN || n > INT64_MAX) {
     throw new InvalidArgumentError(
-      `${where}: join key "${key.name}": ${JSON.stringify(text)} is not an int64`,
+      `${where()}: join key "${key.name}": ${JSON.stringify(text)} is not an int64`,
     );
   }
   return n.toString();

@@ -7,6 +7,8 @@ import { type FeatureSpec, type ResolvedView, resolveView } from "./resolved.js"
 export interface SelectedPart {
   readonly view: ResolvedView;
   readonly features: readonly FeatureSpec[];
+  /** The features' names, one array reused by every read (the online store caches per array). */
+  readonly fieldNames: readonly string[];
 }
 
 /** What a feature service or a list of refs resolves to: views in order, features in order. */
@@ -127,7 +129,7 @@ export class Catalog {
                 throw new InvalidArgumentError(`feature view ${view.name} has no feature "${name}"`);
               return view.features[index] as FeatureSpec;
             });
-      parts.push({ view, features });
+      parts.push({ view, features, fieldNames: features.map((f) => f.name) });
       for (const f of features) featureNames.push(`${view.name}:${f.name}`);
     }
     return { parts, featureNames };

@@ -38,9 +38,9 @@ export async function getOnlineFeatures(
   entities.forEach((row, i) => {
     for (const part of selection.parts) {
       reads.push({
-        entityKey: entityKeyFromText(part.view.joinKeys, row.joinKeys, `entities[${i}]`),
+        entityKey: entityKeyFromText(part.view.joinKeys, row.joinKeys, () => `entities[${i}]`),
         group: part.view.group,
-        fields: part.features.map((f) => f.name),
+        fields: part.fieldNames,
       });
     }
   });

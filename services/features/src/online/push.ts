@@ -27,7 +27,7 @@ export function pushRecords(view: ResolvedView, rows: readonly FeatureRow[], whe
       }
     }
     return {
-      entityKey: entityKeyFromText(view.joinKeys, row.joinKeys, at),
+      entityKey: entityKeyFromText(view.joinKeys, row.joinKeys, () => at),
       group: view.group,
       eventTime: timestampMs(row.eventTime),
       values: view.features.map(

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { checkRead, prepareRecord } from "./internal/online-records.js";
+import { checkEntityKey, checkReadFields, prepareRecord } from "./internal/online-records.js";
 import { defineScript, pipelineReplies, queueScript } from "./internal/redis-scripts.js";
 import type { OnlineRead, OnlineReadResult, OnlineRecord, OnlineStore } from "./ports.js";
 
@@ -55,6 +55,8 @@ return 1
 export class RedisOnlineStore implements OnlineStore {
   readonly #redis: Redis;
   readonly #prefix: string;
+  // Keyed by the caller's field-list array: callers that reuse their lists hit it every time.
+  readonly #fieldCache = new WeakMap<ReadonlyArray<string>, Map<string, readonly string[]>>();
 
   constructor(options: RedisOnlineStoreOptions) {
     this.#redis = options.redis;
@@ -82,42 +84,53 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   async read(reads: ReadonlyArray<OnlineRead>): Promise<Array<OnlineReadResult | undefined>> {
-    for (const read of reads) checkRead(read);
     if (reads.length === 0) return [];
-    // Per distinct entity, in first-seen order: its hash fields to fetch, each once, by position.
-    const entities = new Map<string, { readonly index: number; readonly fields: Map<string, number> }>();
+    // Per distinct entity, in first-seen order: the hash fields to fetch. Each read takes a
+    // run of them (its time field, then its value fields) starting at `offset`; a field read
+    // twice for one entity is simply fetched twice.
+    const entities = new Map<string, { readonly index: number; readonly fields: string[] }>();
     const plans = reads.map((read) => {
+      checkEntityKey(read.entityKey);
+      const names = this.#hashFields(read.group, read.fields);
       let entity = entities.get(read.entityKey);
       if (entity === undefined) {
-        entity = { index: entities.size, fields: new Map() };
+        entity = { index: entities.size, fields: [] };
         entities.set(read.entityKey, entity);
       }
-      const fields = entity.fields;
-      const position = (field: string): number => {
-        let at = fields.get(field);
-        if (at === undefined) {
-          at = fields.size;
-          fields.set(field, at);
-        }
-        return at;
-      };
-      return {
-        entity: entity.index,
-        eventTime: position(`${read.group}#ts`),
-        values: read.fields.map((field) => position(`${read.group}:${field}`)),
-      };
+      const offset = entity.fields.length;
+      for (const name of names) entity.fields.push(name);
+      return { entity: entity.index, offset, count: read.fields.length };
     });
     const pipeline = this.#redis.pipeline();
-    for (const [entityKey, { fields }] of entities) {
-      pipeline.hmget(this.#hashKey(entityKey), ...fields.keys());
-    }
+    for (const [entityKey, { fields }] of entities) pipeline.hmget(this.#hashKey(entityKey), ...fields);
     const rows = pipelineReplies(await pipeline.exec()) as Array<Array<string | null>>;
-    return plans.map((plan) => {
-      const row = rows[plan.entity] ?? [];
-      const eventTime = row[plan.eventTime];
+    return plans.map(({ entity, offset, count }) => {
+      const row = rows[entity] ?? [];
+      const eventTime = row[offset];
       if (eventTime === null || eventTime === undefined) return undefined;
-      return { eventTime: Number(eventTime), values: plan.values.map((at) => row[at] ?? null) };
+      const values: Array<string | null> = new Array(count);
+      for (let i = 0; i < count; i++) values[i] = row[offset + 1 + i] ?? null;
+      return { eventTime: Number(eventTime), values };
     });
+  }
+
+  /**
+   * The hash fields of a read: `<group>#ts`, then `<group>:<field>` per field. Validated and
+   * built once per (field list, group): serving reads the same lists on every request.
+   */
+  #hashFields(group: string, fields: ReadonlyArray<string>): readonly string[] {
+    let byGroup = this.#fieldCache.get(fields);
+    if (byGroup === undefined) {
+      byGroup = new Map();
+      this.#fieldCache.set(fields, byGroup);
+    }
+    let names = byGroup.get(group);
+    if (names === undefined) {
+      checkReadFields(group, fields);
+      names = [`${group}#ts`, ...fields.map((field) => `${group}:${field}`)];
+      byGroup.set(group, names);
+    }
+    return names;
   }
 
   /** Does nothing: the connection belongs to whoever passed it in. */

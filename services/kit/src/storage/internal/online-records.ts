@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { OnlineRead, OnlineRecord } from "../ports.js";
-import { keyBytes } from "./keys.js";
+import { keyBytes, MAX_KEY_BYTES } from "./keys.js";
 
 /**
  * Longest group accepted, in UTF-8 bytes. With the longest entity key it keeps the
@@ -51,12 +51,25 @@ export function prepareRecord(record: OnlineRecord): PreparedRecord {
 /** Validates a read's entity key, group and field names. */
 export function checkRead(read: OnlineRead): void {
   checkEntityKey(read.entityKey);
-  checkGroup(read.group);
-  for (const field of read.fields) checkField(field);
+  checkReadFields(read.group, read.fields);
 }
 
-function checkEntityKey(entityKey: string): void {
-  // The same rules as any store key: non-empty, no NUL, well-formed, at most 1 KiB.
+/** Validates a read's group and field names (callers may cache the outcome per field list). */
+export function checkReadFields(group: string, fields: ReadonlyArray<string>): void {
+  checkGroup(group);
+  for (const field of fields) checkField(field);
+}
+
+/** Validates an entity key: the same rules as any store key (non-empty, no NUL, well-formed, at most 1 KiB). */
+export function checkEntityKey(entityKey: string): void {
+  // Reads check every key of every request: skip keyBytes' copy when the length alone
+  // proves the key short enough (a UTF-16 unit is at most 3 UTF-8 bytes).
+  if (entityKey.length > 0 && entityKey.length * 3 <= MAX_KEY_BYTES) {
+    if (entityKey.includes("\0")) throw new InvalidArgumentError("store key must not contain NUL");
+    if (LONE_SURROGATE.test(entityKey))
+      throw new InvalidArgumentError("store key must be well-formed Unicode");
+    return;
+  }
   keyBytes(entityKey);
 }
 
