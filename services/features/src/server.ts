@@ -1,5 +1,10 @@
 import { createClient } from "@connectrpc/connect";
-import { createGrpcServer, createGrpcTransport, type GrpcServer } from "@seam/kit/hosting";
+import {
+  createGrpcServer,
+  createGrpcTransport,
+  type GrpcServer,
+  type MessageEncoder,
+} from "@seam/kit/hosting";
 import type { Logger } from "@seam/kit/logging";
 import { type OnlineStore, openOnlineStore, type Stores } from "@seam/kit/storage";
 import { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
@@ -8,6 +13,7 @@ import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import type { FeaturesConfig } from "./config.js";
 import { createDatasetsAccess } from "./datasets-access.js";
 import { createRegistryBindings } from "./model-bindings.js";
+import { encodeOnlineFeaturesResponse } from "./online/encode-response.js";
 import { FeaturesService } from "./service.js";
 
 // Push messages carry up to 10 000 rows; online responses for 1000 entities × many
@@ -54,7 +60,9 @@ export async function startFeaturesServer(
     maxReceiveMessageBytes: MAX_MESSAGE_BYTES,
     maxSendMessageBytes: MAX_MESSAGE_BYTES,
   });
-  server.register(FeatureStoreService, service);
+  server.register(FeatureStoreService, service, {
+    responseEncoders: { getOnlineFeatures: encodeOnlineFeaturesResponse as MessageEncoder },
+  });
   const port = await server.listen(config.FEATURES_HOST, config.FEATURES_PORT);
   return {
     server,

@@ -11,8 +11,13 @@ export {
   type GrpcServer,
   type GrpcServerContextValues,
   type GrpcServerOptions,
+  type RegisterOptions,
   type ServingStatus,
 } from "./server.js";
-export { createGrpcServiceDefinition } from "./service-definition.js";
+export {
+  createGrpcServiceDefinition,
+  type MessageEncoder,
+  type ResponseEncoders,
+} from "./service-definition.js";
 export { installShutdownHandlers, type ShutdownHandlerOptions } from "./shutdown.js";
 export { createGrpcTransport, type GrpcTransport, type GrpcTransportOptions } from "./transport.js";

@@ -1,4 +1,6 @@
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
+import { EchoResponseSchema } from "@seam/proto/seam/testing/v1/echo_pb";
 import { afterEach, describe, expect, it } from "vitest";
 import { NotFoundError } from "../errors/index.js";
 import { createGrpcServer, type GrpcServer } from "./server.js";
@@ -217,5 +219,38 @@ describe("createGrpcServer + createGrpcTransport", () => {
       createClient(EchoService, transport).echo({ text: "x", payload: new Uint8Array(4096) }),
     );
     expect(err.code).toBe(Code.ResourceExhausted);
+  });
+});
+
+describe("response encoders", () => {
+  it("encodes a method's responses with its hand-written encoder, the others with toBinary", async () => {
+    const { logger } = createCapturingLogger();
+    let encoded = 0;
+    const server = createGrpcServer({ logger }).register(EchoService, echoImpl, {
+      responseEncoders: {
+        echo: (value) => {
+          encoded++;
+          return toBinary(EchoResponseSchema, create(EchoResponseSchema, value));
+        },
+      },
+    });
+    const port = await server.listen("127.0.0.1", 0);
+    const transport = createGrpcTransport({ address: `127.0.0.1:${port}`, retry: false });
+    cleanups.push(() => server.shutdown(1_000));
+    cleanups.push(() => transport.close());
+    const client = createClient(EchoService, transport);
+    expect((await client.echo({ text: "hi" })).text).toBe("hi");
+    expect(encoded).toBe(1);
+    for await (const _ of client.echoServerStream({ text: "s", repeat: 2 }));
+    expect(encoded).toBe(1);
+  });
+
+  it("refuses an encoder for a method the service does not have", () => {
+    const { logger } = createCapturingLogger();
+    expect(() =>
+      createGrpcServer({ logger }).register(EchoService, echoImpl, {
+        responseEncoders: { nope: () => new Uint8Array() },
+      }),
+    ).toThrow("seam.testing.v1.EchoService has no method nope to take a response encoder");
   });
 });

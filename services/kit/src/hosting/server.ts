@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import { sleep } from "./internal/async.js";
 import { createGrpcImplementation, type GrpcCallInfo } from "./internal/server-handlers.js";
 import { createReflectionService } from "./reflection.js";
-import { createGrpcServiceDefinition } from "./service-definition.js";
+import { createGrpcServiceDefinition, type ResponseEncoders } from "./service-definition.js";
 
 export type { ServingStatus } from "grpc-health-check";
 export type { GrpcCallInfo } from "./internal/server-handlers.js";
@@ -58,13 +58,26 @@ export interface GrpcServerOptions {
 /** Factory of the ContextValues a handler sees as `ctx.values`. */
 export type GrpcServerContextValues = (call: GrpcCallInfo) => ContextValues;
 
+/** Options of {@link GrpcServer.register}. */
+export interface RegisterOptions {
+  /**
+   * Hand-written encoders of some methods' responses, by method local name, used instead of
+   * the generic `toBinary` (see {@link MessageEncoder}: they must produce identical bytes).
+   */
+  readonly responseEncoders?: ResponseEncoders;
+}
+
 /** A grpc-js server hosting connect-es service implementations. */
 export interface GrpcServer {
   /**
    * Hosts `impl` for `service`. Methods missing from `impl` answer UNIMPLEMENTED.
    * Must be called before {@link GrpcServer.listen}. Returns the server for chaining.
    */
-  register<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): GrpcServer;
+  register<S extends DescService>(
+    service: S,
+    impl: Partial<ServiceImpl<S>>,
+    options?: RegisterOptions,
+  ): GrpcServer;
   /**
    * Binds `host:port` (port 0 picks a free one), then reports SERVING for "" and every
    * registered service. Resolves to the bound port.
@@ -143,14 +156,17 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   }
 
   const grpcServer: GrpcServer = {
-    register(service, impl) {
+    register(service, impl, registerOptions = {}) {
       if (state !== "new")
         throw new Error(`cannot register ${service.typeName}: the server is already listening`);
       if (services.some((s) => s.typeName === service.typeName)) {
         throw new Error(`${service.typeName} is already registered`);
       }
       const spec = createServiceImplSpec(service, impl);
-      server.addService(createGrpcServiceDefinition(service), createGrpcImplementation(spec, handlerOptions));
+      server.addService(
+        createGrpcServiceDefinition(service, registerOptions.responseEncoders),
+        createGrpcImplementation(spec, handlerOptions),
+      );
       services.push(service);
       return grpcServer;
     },

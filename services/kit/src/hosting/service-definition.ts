@@ -27,10 +27,21 @@ export interface ProtobufMethodDefinition {
   readonly responseDeserialize: (bytes: Buffer) => Msg;
 }
 
-function serializer(schema: DescMessage): (value: MsgInit) => Buffer {
+/**
+ * A hand-written encoder of one message type, for a hot method whose responses are large
+ * enough that the generic, reflection-based `toBinary` dominates its cost. It receives what
+ * the handler returned (an init object or a message) and must produce exactly the bytes
+ * `toBinary(schema, create(schema, value))` would: test it against that.
+ */
+export type MessageEncoder = (value: MsgInit) => Uint8Array;
+
+/** Hand-written response encoders by method local name (see {@link MessageEncoder}). */
+export type ResponseEncoders = Readonly<Record<string, MessageEncoder>>;
+
+function serializer(schema: DescMessage, encode?: MessageEncoder): (value: MsgInit) => Buffer {
   return (value) => {
     // Handlers and clients may pass init objects; create() returns real messages unchanged.
-    const bytes = toBinary(schema, create(schema, value));
+    const bytes = encode === undefined ? toBinary(schema, create(schema, value)) : encode(value);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
 }
@@ -42,7 +53,13 @@ function deserializer(schema: DescMessage): (bytes: Buffer) => Msg {
 /** The grpc-js method definitions of a service, keyed by the methods' local names. */
 export function createProtobufMethodDefinitions(
   service: DescService,
+  responseEncoders: ResponseEncoders = {},
 ): Record<string, ProtobufMethodDefinition> {
+  for (const name of Object.keys(responseEncoders)) {
+    if (!service.methods.some((m) => m.localName === name)) {
+      throw new Error(`${service.typeName} has no method ${name} to take a response encoder`);
+    }
+  }
   const definitions: Record<string, ProtobufMethodDefinition> = {};
   for (const method of service.methods) {
     definitions[method.localName] = {
@@ -52,7 +69,7 @@ export function createProtobufMethodDefinitions(
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input),
       requestDeserialize: deserializer(method.input),
-      responseSerialize: serializer(method.output),
+      responseSerialize: serializer(method.output, responseEncoders[method.localName]),
       responseDeserialize: deserializer(method.output),
     };
   }
@@ -65,7 +82,10 @@ export function createProtobufMethodDefinitions(
  * schemas, streaming flags from `method.methodKind`. Keys are the methods' local
  * names, the same keys as a connect-es `ServiceImpl`.
  */
-export function createGrpcServiceDefinition(service: DescService): ServiceDefinition {
+export function createGrpcServiceDefinition(
+  service: DescService,
+  responseEncoders: ResponseEncoders = {},
+): ServiceDefinition {
   // grpc-js types a definition with one message type per direction; ours differ by shape only.
-  return createProtobufMethodDefinitions(service) as unknown as ServiceDefinition;
+  return createProtobufMethodDefinitions(service, responseEncoders) as unknown as ServiceDefinition;
 }

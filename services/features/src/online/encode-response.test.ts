@@ -1,0 +1,98 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  FeatureStatus,
+  GetOnlineFeaturesResponseSchema,
+  type OnlineFeatureValueSchema,
+} from "@seam/proto/seam/features/v1/features_pb";
+import { describe, expect, it } from "vitest";
+import { encodeOnlineFeaturesResponse } from "./encode-response.js";
+
+// A small deterministic PRNG, so a failure reproduces.
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomValue(random: () => number): MessageInitShape<typeof OnlineFeatureValueSchema> {
+  const pick = Math.floor(random() * 9);
+  const eventTime = timestampFromMs(Math.floor((random() - 0.3) * 4e12));
+  switch (pick) {
+    case 0:
+      return { status: FeatureStatus.NOT_FOUND };
+    case 1:
+      return { status: FeatureStatus.NULL_VALUE, eventTime };
+    case 2:
+      return {
+        value: {
+          kind: { case: "int64Value", value: BigInt(Math.floor((random() - 0.5) * 2 ** 53)) * 1024n },
+        },
+        status: FeatureStatus.PRESENT,
+        eventTime,
+      };
+    case 3:
+      return {
+        value: { kind: { case: "doubleValue", value: random() < 0.2 ? 0 : (random() - 0.5) * 1e6 } },
+        status: FeatureStatus.OUTSIDE_MAX_AGE,
+        eventTime,
+      };
+    case 4:
+      return {
+        value: { kind: { case: "boolValue", value: random() < 0.5 } },
+        status: FeatureStatus.PRESENT,
+        eventTime,
+      };
+    case 5:
+      return {
+        value: { kind: { case: "stringValue", value: random() < 0.2 ? "" : `é${random()}🙂` } },
+        status: FeatureStatus.PRESENT,
+        eventTime,
+      };
+    case 6:
+      return {
+        value: { kind: { case: "timestampValue", value: timestampFromMs(Math.floor(random() * 1e12)) } },
+        status: FeatureStatus.PRESENT,
+        eventTime,
+      };
+    case 7:
+      return {
+        value: { kind: { case: "int64Value", value: 0n } },
+        status: FeatureStatus.PRESENT,
+        eventTime: timestampFromMs(0),
+      };
+    default:
+      return { value: {}, status: FeatureStatus.PRESENT, eventTime: timestampFromMs(-1) };
+  }
+}
+
+describe("encodeOnlineFeaturesResponse", () => {
+  it("writes exactly the bytes toBinary writes, for init objects and for messages", () => {
+    const random = prng(7);
+    for (let round = 0; round < 200; round++) {
+      const features = Math.floor(random() * 6);
+      const init = {
+        featureNames: Array.from({ length: features }, (_, i) => `view:f${i}`),
+        rows: Array.from({ length: Math.floor(random() * 5) }, () => ({
+          values: Array.from({ length: features }, () => randomValue(random)),
+        })),
+      };
+      const expected = toBinary(
+        GetOnlineFeaturesResponseSchema,
+        create(GetOnlineFeaturesResponseSchema, init),
+      );
+      expect(encodeOnlineFeaturesResponse(init)).toEqual(expected);
+      expect(encodeOnlineFeaturesResponse(create(GetOnlineFeaturesResponseSchema, init))).toEqual(expected);
+    }
+  });
+
+  it("encodes an empty response as no bytes", () => {
+    expect(encodeOnlineFeaturesResponse({})).toEqual(new Uint8Array());
+  });
+});

@@ -1,0 +1,253 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type {
+  FeatureValueSchema,
+  GetOnlineFeaturesResponseSchema,
+} from "@seam/proto/seam/features/v1/features_pb";
+
+// GetOnlineFeatures answers 100 entities × 10 features with 1000 OnlineFeatureValue messages,
+// each nesting a FeatureValue and a Timestamp: ~3000 messages. The generic toBinary walks
+// each through reflection and was most of the method's CPU (bench:features); protobuf-es'
+// BinaryWriter alone still spends most of its time forking and joining nested messages.
+// This encoder sizes every nested message first, then writes the bytes into one buffer.
+// Field numbers follow features.proto; the test compares its output with toBinary's.
+
+type ResponseInit = MessageInitShape<typeof GetOnlineFeaturesResponseSchema>;
+type FeatureValueInit = MessageInitShape<typeof FeatureValueSchema>;
+type TimestampInit = Partial<Pick<Timestamp, "seconds" | "nanos">>;
+
+// Tags: (field number << 3) | wire type (0 varint, 1 64-bit, 2 length-delimited).
+const TAG_NAMES = 0x0a; // GetOnlineFeaturesResponse.feature_names = 1
+const TAG_ROWS = 0x12; // GetOnlineFeaturesResponse.rows = 2
+const TAG_ROW_VALUES = 0x0a; // OnlineFeatureRow.values = 1
+const TAG_VALUE = 0x0a; // OnlineFeatureValue.value = 1
+const TAG_STATUS = 0x10; // OnlineFeatureValue.status = 2
+const TAG_EVENT_TIME = 0x1a; // OnlineFeatureValue.event_time = 3
+const TAG_INT64 = 0x08; // FeatureValue.int64_value = 1
+const TAG_DOUBLE = 0x11; // FeatureValue.double_value = 2
+const TAG_BOOL = 0x18; // FeatureValue.bool_value = 3
+const TAG_STRING = 0x22; // FeatureValue.string_value = 4
+const TAG_TIMESTAMP = 0x2a; // FeatureValue.timestamp_value = 5
+const TAG_SECONDS = 0x08; // Timestamp.seconds = 1
+const TAG_NANOS = 0x10; // Timestamp.nanos = 2
+
+/** Encodes a GetOnlineFeaturesResponse (as the handler returns it) exactly like toBinary. */
+export function encodeOnlineFeaturesResponse(response: ResponseInit): Uint8Array {
+  const names = response.featureNames ?? [];
+  const rows = response.rows ?? [];
+  // Pass 1: sizes. Per value: its FeatureValue, its event time and itself; per row: itself.
+  const valueCount = rows.reduce((n, row) => n + (row.values?.length ?? 0), 0);
+  const featureSizes = new Int32Array(valueCount);
+  const timeSizes = new Int32Array(valueCount);
+  const valueSizes = new Int32Array(valueCount);
+  const rowSizes = new Int32Array(rows.length);
+  let total = 0;
+  for (const name of names) total += 1 + lengthDelimitedSize(Buffer.byteLength(name));
+  let v = 0;
+  rows.forEach((row, r) => {
+    let rowSize = 0;
+    for (const value of row.values ?? []) {
+      let size = 0;
+      if (value.value !== undefined) {
+        featureSizes[v] = featureValueSize(value.value);
+        size += 1 + lengthDelimitedSize(featureSizes[v] as number);
+      }
+      if (value.status !== undefined && value.status !== 0) size += 1 + int32Size(value.status);
+      if (value.eventTime !== undefined) {
+        timeSizes[v] = timestampSize(value.eventTime);
+        size += 1 + lengthDelimitedSize(timeSizes[v] as number);
+      }
+      valueSizes[v++] = size;
+      rowSize += 1 + lengthDelimitedSize(size);
+    }
+    rowSizes[r] = rowSize;
+    total += 1 + lengthDelimitedSize(rowSize);
+  });
+
+  // Pass 2: bytes.
+  const out = new Writer(total);
+  for (const name of names) {
+    out.byte(TAG_NAMES);
+    out.string(name);
+  }
+  v = 0;
+  rows.forEach((row, r) => {
+    out.byte(TAG_ROWS);
+    out.uint(rowSizes[r] as number);
+    for (const value of row.values ?? []) {
+      out.byte(TAG_ROW_VALUES);
+      out.uint(valueSizes[v] as number);
+      if (value.value !== undefined) {
+        out.byte(TAG_VALUE);
+        out.uint(featureSizes[v] as number);
+        writeFeatureValue(out, value.value);
+      }
+      if (value.status !== undefined && value.status !== 0) {
+        out.byte(TAG_STATUS);
+        out.int32(value.status);
+      }
+      if (value.eventTime !== undefined) {
+        out.byte(TAG_EVENT_TIME);
+        out.uint(timeSizes[v] as number);
+        writeTimestamp(out, value.eventTime);
+      }
+      v++;
+    }
+  });
+  return out.finish();
+}
+
+function featureValueSize(value: FeatureValueInit): number {
+  const kind = value.kind;
+  switch (kind?.case) {
+    case "int64Value":
+      return 1 + int64Size(kind.value);
+    case "doubleValue":
+      return 9;
+    case "boolValue":
+      return 2;
+    case "stringValue":
+      return 1 + lengthDelimitedSize(Buffer.byteLength(kind.value));
+    case "timestampValue":
+      return 1 + lengthDelimitedSize(timestampSize(kind.value));
+    case undefined:
+      return 0;
+  }
+}
+
+function writeFeatureValue(out: Writer, value: FeatureValueInit): void {
+  const kind = value.kind;
+  switch (kind?.case) {
+    case "int64Value":
+      out.byte(TAG_INT64);
+      out.int64(kind.value);
+      break;
+    case "doubleValue":
+      out.byte(TAG_DOUBLE);
+      out.double(kind.value);
+      break;
+    case "boolValue":
+      out.byte(TAG_BOOL);
+      out.byte(kind.value ? 1 : 0);
+      break;
+    case "stringValue":
+      out.byte(TAG_STRING);
+      out.string(kind.value);
+      break;
+    case "timestampValue":
+      out.byte(TAG_TIMESTAMP);
+      out.uint(timestampSize(kind.value));
+      writeTimestamp(out, kind.value);
+      break;
+    case undefined:
+      break;
+  }
+}
+
+function timestampSize(timestamp: TimestampInit): number {
+  let size = 0;
+  if (timestamp.seconds !== undefined && timestamp.seconds !== 0n) size += 1 + int64Size(timestamp.seconds);
+  if (timestamp.nanos !== undefined && timestamp.nanos !== 0) size += 1 + int32Size(timestamp.nanos);
+  return size;
+}
+
+function writeTimestamp(out: Writer, timestamp: TimestampInit): void {
+  if (timestamp.seconds !== undefined && timestamp.seconds !== 0n) {
+    out.byte(TAG_SECONDS);
+    out.int64(timestamp.seconds);
+  }
+  if (timestamp.nanos !== undefined && timestamp.nanos !== 0) {
+    out.byte(TAG_NANOS);
+    out.int32(timestamp.nanos);
+  }
+}
+
+function lengthDelimitedSize(length: number): number {
+  return uintSize(length) + length;
+}
+
+function uintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+// Negative int32 and int64 values are sign-extended to 64 bits: always 10 bytes.
+function int32Size(n: number): number {
+  return n < 0 ? 10 : uintSize(n);
+}
+
+function int64Size(n: bigint): number {
+  if (n < 0n) return 10;
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? uintSize(Number(n)) : bigVarintSize(n);
+}
+
+function bigVarintSize(n: bigint): number {
+  let size = 1;
+  while (n >= 0x80n) {
+    n >>= 7n;
+    size++;
+  }
+  return size;
+}
+
+/** A fixed-size buffer written front to back; its size comes from the sizing pass. */
+class Writer {
+  private readonly buf: Buffer;
+  private pos = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  byte(b: number): void {
+    this.buf[this.pos++] = b;
+  }
+
+  uint(n: number): void {
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n % 128) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  int32(n: number): void {
+    if (n < 0) this.int64(BigInt(n));
+    else this.uint(n);
+  }
+
+  int64(n: bigint): void {
+    if (n >= 0n && n <= BigInt(Number.MAX_SAFE_INTEGER)) {
+      this.uint(Number(n));
+      return;
+    }
+    let u = BigInt.asUintN(64, n);
+    while (u >= 0x80n) {
+      this.buf[this.pos++] = Number(u & 0x7fn) | 0x80;
+      u >>= 7n;
+    }
+    this.buf[this.pos++] = Number(u);
+  }
+
+  double(n: number): void {
+    this.buf.writeDoubleLE(n, this.pos);
+    this.pos += 8;
+  }
+
+  string(s: string): void {
+    const length = Buffer.byteLength(s);
+    this.uint(length);
+    this.buf.write(s, this.pos, "utf8");
+    this.pos += length;
+  }
+
+  finish(): Uint8Array {
+    if (this.pos !== this.buf.length) throw new Error(`encoded ${this.pos} bytes, sized ${this.buf.length}`);
+    // A view, not a copy (small Buffers share a pooled ArrayBuffer; the offset says where).
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  }
+}
