@@ -13,7 +13,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // A web page on another origin calls the gateway with Connect JSON from real Chromium:
 // CORS preflight, custom request headers, reading the error body, and a refused origin.
 describe("browser clients through the gateway (real Chromium)", () => {
-  let dir: string;
+  let dir: string | undefined;
   let seam: SeamProcess;
   let gatewayUrl: string;
   let allowedPage: PageServer;
@@ -57,7 +57,7 @@ describe("browser clients through the gateway (real Chromium)", () => {
     await seam?.stop();
     await allowedPage?.close();
     await otherPage?.close();
-    await rm(dir, { recursive: true, force: true });
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
   async function callFromPage(page: PageServer, method: string, body: unknown) {

@@ -153,7 +153,7 @@ describe.each([{ storage: "embedded" }, { storage: "redis" }])(
       expect(materialized.code).toBe(0);
       expect(materialized.stdout).toContain(`sources:       ${source}`);
       expect(materialized.stdout).toMatch(/rows read:\s+3\n\s+in range:\s+3\n\s+written:\s+2 /);
-      expect(materialized.stderr).toMatch(/^materialize driver_stats: 3 rows read/);
+      expect(materialized.stderr).toMatch(/^materialize driver_stats: 3 of 3 rows read/);
 
       // Connect JSON with plain fetch: int64 as strings, enums by name, no value for a null.
       const { status, json } = await online(["1", "2", "3"]);
