@@ -178,4 +178,11 @@ describe.each<StoreKind>(["embedded", "redis"])("ListFeatureServiceUsages on %s 
       (await failure(client.listFeatureServiceUsages({ featureService: "ok", pageSize: 1001 }))).rawMessage,
     ).toMatch(/page_size/);
   });
+
+  it("refuses to bind a version to a feature service name that could never be looked up", async () => {
+    const err = await failure(upload("bad-binding", { featureService: "Churn Features" }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toContain("metadata.lineage.feature_service");
+    expect(await failure(client.getModel({ name: "bad-binding" }))).toMatchObject({ code: Code.NotFound });
+  });
 });

@@ -1,6 +1,6 @@
 import { DataLossError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "@seam/kit/errors";
 import type { Logger } from "@seam/kit/logging";
-import { checkDescription, checkSha256, checkTags } from "@seam/kit/naming";
+import { checkDescription, checkResourceName, checkSha256, checkTags } from "@seam/kit/naming";
 import type { BlobInfo, BlobStore } from "@seam/kit/storage";
 import {
   ArtifactFormat,
@@ -119,6 +119,11 @@ function checkMetadata(metadata: ModelVersionMetadata): string | undefined {
       );
   }
   if (metadata.alias !== "") checkAlias(metadata.alias, "metadata.alias");
+  // A binding that could never be looked up (ListFeatureServiceUsages takes only valid
+  // names) would let the feature store delete a service this model needs.
+  const featureService = metadata.lineage?.featureService ?? "";
+  if (featureService !== "")
+    checkResourceName(featureService, "feature service", "metadata.lineage.feature_service");
   return metadata.expectedSha256 === ""
     ? undefined
     : checkSha256(metadata.expectedSha256, "metadata.expected_sha256");
