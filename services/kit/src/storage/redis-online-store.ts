@@ -101,9 +101,16 @@ export class RedisOnlineStore implements OnlineStore {
       for (const name of names) entity.fields.push(name);
       return { entity: entity.index, offset, count: read.fields.length };
     });
-    const pipeline = this.#redis.pipeline();
-    for (const [entityKey, { fields }] of entities) pipeline.hmget(this.#hashKey(entityKey), ...fields);
-    const rows = pipelineReplies(await pipeline.exec()) as Array<Array<string | null>>;
+    let rows: Array<Array<string | null>>;
+    if (entities.size === 1) {
+      // One entity (the common single lookup): a plain HMGET, without a pipeline's bookkeeping.
+      const [[entityKey, { fields }]] = entities;
+      rows = [await this.#redis.hmget(this.#hashKey(entityKey), ...fields)];
+    } else {
+      const pipeline = this.#redis.pipeline();
+      for (const [entityKey, { fields }] of entities) pipeline.hmget(this.#hashKey(entityKey), ...fields);
+      rows = pipelineReplies(await pipeline.exec()) as Array<Array<string | null>>;
+    }
     return plans.map(({ entity, offset, count }) => {
       const row = rows[entity] ?? [];
       const eventTime = row[offset];
