@@ -63,7 +63,13 @@ function deadlineMs(call: ServerSurfaceCall): number {
   return deadline instanceof Date ? deadline.getTime() : deadline;
 }
 
-function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: HandlerOptions): Context {
+/** A call's handler context, and `end()` to run once the call has finished, however it did. */
+interface StartedCall {
+  readonly ctx: Context;
+  end(): void;
+}
+
+function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: HandlerOptions): StartedCall {
   const requestHeader = headersFromMetadata(call.metadata);
   const deadline = deadlineMs(call);
   const path = call.getPath();
@@ -81,16 +87,27 @@ function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: Ha
       : { contextValues: options.contextValues({ path, peer: call.getPeer(), requestHeader }) }),
   });
   // grpc-js reports its own deadline expiry as 'cancelled' too, often before our timer.
-  const onCancel = (): void =>
+  const onCancel = (): void => {
+    if (ctx.signal.aborted) return;
     ctx.abort(
       Date.now() >= deadline - 5
         ? new ConnectError("the operation timed out", Code.DeadlineExceeded)
         : new ConnectError("the client cancelled the call", Code.Canceled),
     );
+  };
+  // The union's overloaded signatures do not combine; every member is an EventEmitter.
+  const emitter = call as EventEmitter;
   if (call.cancelled) onCancel();
-  // The union's overloaded once() signatures do not combine; every member is an EventEmitter.
-  else (call as EventEmitter).once("cancelled", onCancel);
-  return ctx;
+  else emitter.once("cancelled", onCancel);
+  return {
+    ctx,
+    end() {
+      // grpc-js emits 'cancelled' after every call, finished or not: a listener left in
+      // place built two errors (with stack traces) per call for nothing.
+      emitter.removeListener("cancelled", onCancel);
+      ctx.abort(CALL_FINISHED);
+    },
+  };
 }
 
 /** Maps anything a handler threw to a gRPC status, logging causes that must not be sent. */
@@ -134,7 +151,7 @@ async function writeAll(
 
 function unary(spec: Extract<MethodImplSpec, { kind: "unary" }>, options: HandlerOptions): UntypedHandleCall {
   return (call: ServerUnaryCall<Msg, MsgInit>, callback: sendUnaryData<MsgInit>) => {
-    const ctx = startContext(call, spec, options);
+    const { ctx, end } = startContext(call, spec, options);
     void (async () => {
       try {
         const response = await spec.impl(call.request, ctx);
@@ -143,7 +160,7 @@ function unary(spec: Extract<MethodImplSpec, { kind: "unary" }>, options: Handle
       } catch (err) {
         callback(failureStatus(err, ctx, options));
       } finally {
-        ctx.abort(CALL_FINISHED);
+        end();
       }
     })();
   };
@@ -154,7 +171,7 @@ function clientStreaming(
   options: HandlerOptions,
 ): UntypedHandleCall {
   return (call: ServerReadableStream<Msg, MsgInit>, callback: sendUnaryData<MsgInit>) => {
-    const ctx = startContext(call, spec, options);
+    const { ctx, end } = startContext(call, spec, options);
     void (async () => {
       try {
         const response = await spec.impl(abortable(readMessages<Msg>(call), ctx.signal), ctx);
@@ -163,7 +180,7 @@ function clientStreaming(
       } catch (err) {
         callback(failureStatus(err, ctx, options));
       } finally {
-        ctx.abort(CALL_FINISHED);
+        end();
       }
     })();
   };
@@ -174,7 +191,7 @@ function serverStreaming(
   options: HandlerOptions,
 ): UntypedHandleCall {
   return (call: ServerWritableStream<Msg, MsgInit>) => {
-    const ctx = startContext(call, spec, options);
+    const { ctx, end } = startContext(call, spec, options);
     void (async () => {
       try {
         await writeAll(call, spec.impl(call.request, ctx), ctx);
@@ -184,7 +201,7 @@ function serverStreaming(
         const status = failureStatus(err, ctx, options);
         if (!call.cancelled) call.emit("error", status);
       } finally {
-        ctx.abort(CALL_FINISHED);
+        end();
       }
     })();
   };
@@ -195,7 +212,7 @@ function bidiStreaming(
   options: HandlerOptions,
 ): UntypedHandleCall {
   return (call: ServerDuplexStream<Msg, MsgInit>) => {
-    const ctx = startContext(call, spec, options);
+    const { ctx, end } = startContext(call, spec, options);
     void (async () => {
       try {
         await writeAll(call, spec.impl(abortable(readMessages<Msg>(call), ctx.signal), ctx), ctx);
@@ -204,7 +221,7 @@ function bidiStreaming(
         const status = failureStatus(err, ctx, options);
         if (!call.cancelled) call.emit("error", status);
       } finally {
-        ctx.abort(CALL_FINISHED);
+        end();
       }
     })();
   };
