@@ -69,7 +69,11 @@ export class RedisOnlineStore implements OnlineStore {
     // Validate everything before sending anything: an invalid record writes nothing.
     const prepared = records.map(prepareRecord);
     let applied = 0;
-    // Pipelines go one after another so records for one entity apply in the caller's order.
+    // Two pipelines in flight: the next is built while Redis runs the previous one. One
+    // connection sends commands in order, so records for one entity still apply in the
+    // caller's order; after a failure a later pipeline may have run, which newest-wins
+    // writes make harmless (re-running the write converges to the same state).
+    const inFlight: Array<Promise<number>> = [];
     for (let start = 0; start < prepared.length; start += WRITE_PIPELINE_RECORDS) {
       const pipeline = this.#redis.pipeline();
       for (const record of prepared.slice(start, start + WRITE_PIPELINE_RECORDS)) {
@@ -78,8 +82,15 @@ export class RedisOnlineStore implements OnlineStore {
         for (const field of record.deletes) args.push(`${record.group}:${field}`);
         queueScript(pipeline, WRITE_SCRIPT, 1, this.#hashKey(record.entityKey), ...args);
       }
-      for (const reply of pipelineReplies(await pipeline.exec())) applied += Number(reply);
+      const sent = pipeline
+        .exec()
+        .then((results) => pipelineReplies(results).reduce<number>((n, r) => n + Number(r), 0));
+      // Awaited below in order; this only keeps a rejection from counting as unhandled meanwhile.
+      sent.catch(() => {});
+      inFlight.push(sent);
+      if (inFlight.length === 2) applied += await (inFlight.shift() as Promise<number>);
     }
+    for (const sent of inFlight) applied += await sent;
     return applied;
   }
 
