@@ -39,6 +39,8 @@ async function main(): Promise<void> {
       SEAM_DATA_DIR: dir,
       SEAM_GATEWAY_PORT: "0",
       REGISTRY_PORT: "0",
+      DATASETS_PORT: "0",
+      FEATURES_PORT: "0",
       LOG_LEVEL: "warn",
     },
     stdio: ["ignore", "pipe", "inherit"],
