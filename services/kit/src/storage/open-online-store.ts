@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { connectRedis, quitRedis } from "./internal/redis-connect.js";
+import { SharedInstances } from "./internal/shared-instances.js";
 import { LmdbOnlineStore } from "./lmdb-online-store.js";
 import type { OnlineStore } from "./ports.js";
 import { RedisOnlineStore } from "./redis-online-store.js";
@@ -31,33 +32,18 @@ export async function openOnlineStore(
     : openRedis(options.redisUrl, `${options.redisKeyPrefix ?? "seam:"}online:`);
 }
 
-interface Embedded {
-  readonly store: LmdbOnlineStore;
-  refs: number;
-}
-
-const embedded = new Map<string, Embedded>();
+const embedded = new SharedInstances<LmdbOnlineStore>(
+  (dataDir) => new LmdbOnlineStore(join(dataDir, "online")),
+  (store) => store.close(),
+);
 
 function openEmbedded(dataDir: string): OnlineStore & { readonly kind: "embedded" } {
-  let shared = embedded.get(dataDir);
-  if (shared === undefined) {
-    shared = { store: new LmdbOnlineStore(join(dataDir, "online")), refs: 0 };
-    embedded.set(dataDir, shared);
-  }
-  shared.refs++;
-  const held = shared;
-  let closed = false;
+  const { value: store, release } = embedded.acquire(dataDir);
   return {
     kind: "embedded",
-    write: (records) => held.store.write(records),
-    read: (reads) => held.store.read(reads),
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (--held.refs > 0) return;
-      embedded.delete(dataDir);
-      await held.store.close();
-    },
+    write: (records) => store.write(records),
+    read: (reads) => store.read(reads),
+    close: release,
   };
 }
 

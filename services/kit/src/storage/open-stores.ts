@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { connectRedis, quitRedis } from "./internal/redis-connect.js";
+import { SharedInstances } from "./internal/shared-instances.js";
 import { LmdbMetaStore } from "./lmdb-meta-store.js";
 import { LocalBlobStore } from "./local-blob-store.js";
 import { MemoryEventBus } from "./memory-event-bus.js";
@@ -41,39 +42,29 @@ interface Embedded {
   readonly meta: LmdbMetaStore;
   readonly blobs: LocalBlobStore;
   readonly events: MemoryEventBus;
-  refs: number;
 }
 
-const embedded = new Map<string, Embedded>();
+const embedded = new SharedInstances<Embedded>(
+  (dataDir) => ({
+    meta: new LmdbMetaStore(join(dataDir, "meta")),
+    blobs: new LocalBlobStore(join(dataDir, "blobs")),
+    events: new MemoryEventBus(),
+  }),
+  async (held) => {
+    await held.events.close();
+    await held.blobs.close();
+    await held.meta.close();
+  },
+);
 
 function openEmbedded(dataDir: string, scope: (meta: MetaStore) => MetaStore): Stores {
-  let shared = embedded.get(dataDir);
-  if (shared === undefined) {
-    shared = {
-      meta: new LmdbMetaStore(join(dataDir, "meta")),
-      blobs: new LocalBlobStore(join(dataDir, "blobs")),
-      events: new MemoryEventBus(),
-      refs: 0,
-    };
-    embedded.set(dataDir, shared);
-  }
-  shared.refs++;
-  const held = shared;
-  let closed = false;
+  const { value: held, release } = embedded.acquire(dataDir);
   return {
     kind: "embedded",
     meta: scope(held.meta),
     blobs: held.blobs,
     events: held.events,
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (--held.refs > 0) return;
-      embedded.delete(dataDir);
-      await held.events.close();
-      await held.blobs.close();
-      await held.meta.close();
-    },
+    close: release,
   };
 }
 
