@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { builtWorkerExecArgv } from "@seam/kit/workers";
 import {
   type ColumnStats,
   ColumnStatsSchema,
@@ -21,21 +22,6 @@ export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 << 20;
 
 /** The compiled worker entry next to this module; absent when running from src/ (tests). */
 const BUILT_WORKER = new URL("./stats-worker.js", import.meta.url);
-
-/**
- * The parent's flags minus `--conditions`: the worker entry is compiled JavaScript and must
- * resolve the workspace packages to their dist/ too, even under a parent resolving their
- * TypeScript sources (vitest passes `--conditions source`).
- */
-function withoutConditions(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === "--conditions" || arg === "-C") i++;
-    else if (!arg.startsWith("--conditions=") && !arg.startsWith("-C=")) out.push(arg);
-  }
-  return out;
-}
 
 /** Options of {@link ConcurrentStats.start}. */
 export interface ConcurrentStatsOptions extends StatsOptions {
@@ -106,7 +92,7 @@ export class ConcurrentStats {
   }
 
   private thread(url: URL, data: StatsWorkerData): Backend {
-    const worker = new Worker(url, { workerData: data, execArgv: withoutConditions(process.execArgv) });
+    const worker = new Worker(url, { workerData: data, execArgv: builtWorkerExecArgv() });
     worker.on("message", (message: FromStatsWorker) => this.receive(message));
     worker.on("error", (err) =>
       this.fail(new StatsWorkerFailed(`statistics worker crashed: ${err.message}`)),

@@ -1,0 +1,371 @@
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import type { Client } from "@connectrpc/connect";
+import type { Logger } from "@seam/kit/logging";
+import type { BlobStore, EventBus } from "@seam/kit/storage";
+import type { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import type { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
+import {
+  Activation,
+  type Job,
+  JobState,
+  MissingValues,
+  Optimizer,
+  Task,
+} from "@seam/proto/seam/training/v1/training_pb";
+import { publishJob, subscribeJob } from "../jobs/events.js";
+import type { JobStore } from "../jobs/job-store.js";
+import { resolveColumns } from "../jobs/validate-spec.js";
+import type { Task as ModelTask } from "../model/trained-model.js";
+import { exportOnnx } from "../onnx/export.js";
+import { verifyOnnx } from "../onnx/verify.js";
+import { CancelledError, type TrainingExecutor, type TrainSettings, WorkerLostError } from "./executor.js";
+import { type LoadedData, loadData } from "./load-data.js";
+
+/** Runs lost to a vanished worker before the job fails instead of resuming again. */
+export const MAX_ATTEMPTS = 3;
+/** Largest ONNX-vs-TF.js difference on the validation rows a job accepts. */
+export const ONNX_TOLERANCE = 1e-4;
+
+/** What the runner works with. */
+export interface JobRunnerDeps {
+  readonly jobs: JobStore;
+  readonly events: EventBus;
+  readonly blobs: BlobStore;
+  readonly datasets: Client<typeof DatasetService>;
+  readonly registry: Client<typeof ModelRegistryService>;
+  readonly executor: TrainingExecutor;
+  readonly logger: Logger;
+  /** Jobs run at once; the embedded executor's worker count. */
+  readonly concurrency: number;
+}
+
+/**
+ * The embedded JobQueue: jobs of this process in submit order, `concurrency` at a time, each
+ * run on the executor (worker threads) so training never blocks the services' event loop.
+ * A run lost with its worker resumes from the last checkpoint, up to MAX_ATTEMPTS runs.
+ */
+export class JobRunner {
+  private readonly queue: string[] = [];
+  private readonly running = new Map<string, { cancel(): void }>();
+  private closed = false;
+
+  constructor(private readonly deps: JobRunnerDeps) {}
+
+  /** Queues a stored QUEUED job. */
+  enqueue(id: string): void {
+    this.queue.push(id);
+    this.pump();
+  }
+
+  /** Stops a queued or running job of this process (its state is already CANCELLED). */
+  cancel(id: string): void {
+    const at = this.queue.indexOf(id);
+    if (at >= 0) this.queue.splice(at, 1);
+    this.running.get(id)?.cancel();
+  }
+
+  /** Requeues the unfinished jobs a previous process left (embedded: one process owns the store). */
+  async recover(): Promise<number> {
+    let recovered = 0;
+    for await (const job of this.deps.jobs.all()) {
+      if (job.state !== JobState.QUEUED && job.state !== JobState.RUNNING) continue;
+      const updated = await this.deps.jobs.update(job.id, (j) => {
+        if (j.state !== JobState.RUNNING) return false;
+        j.state = JobState.QUEUED;
+        j.reason = `requeued after a restart${j.checkpointEpoch > 0 ? `; resumes from epoch ${j.checkpointEpoch}` : ""}`;
+        return true;
+      });
+      await publishJob(this.deps.events, updated);
+      this.enqueue(job.id);
+      recovered++;
+    }
+    return recovered;
+  }
+
+  /** Stops taking jobs and cancels the running ones (they are requeued at the next start). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    for (const run of this.running.values()) run.cancel();
+    await this.deps.executor.close();
+  }
+
+  private pump(): void {
+    while (!this.closed && this.running.size < this.deps.concurrency && this.queue.length > 0) {
+      const id = this.queue.shift() as string;
+      const slot = { cancel: () => {} };
+      this.running.set(id, slot);
+      void this.run(id, slot)
+        .catch((err: unknown) => this.deps.logger.error({ err, job: id }, "job runner failed"))
+        .finally(() => {
+          this.running.delete(id);
+          this.pump();
+        });
+    }
+  }
+
+  private async run(id: string, slot: { cancel(): void }): Promise<void> {
+    const { jobs, events, logger } = this.deps;
+    const started = await jobs.update(id, (job) => {
+      if (job.state !== JobState.QUEUED) return false;
+      job.state = JobState.RUNNING;
+      job.startTime = timestampNow();
+      job.attempts += 1;
+      job.reason = job.checkpointEpoch > 0 ? `resumed from epoch ${job.checkpointEpoch}` : "";
+      return true;
+    });
+    if (started.state !== JobState.RUNNING) return; // cancelled while queued
+    await publishJob(events, started);
+
+    // A cancel on any replica publishes the CANCELLED job: stop this run when it arrives.
+    const watching = new AbortController();
+    let cancelled = false;
+    slot.cancel = () => {
+      cancelled = true;
+      current?.cancel();
+    };
+    let current: { cancel(): void } | undefined;
+    void subscribeJob(events, id, watching.signal)
+      .then(async (updates) => {
+        for await (const update of updates) if (update.state === JobState.CANCELLED) slot.cancel();
+      })
+      .catch(() => {});
+    try {
+      const data = await this.load(started);
+      if (cancelled) throw new CancelledError("cancelled");
+      const checkpoint =
+        started.checkpointSha256 === "" ? undefined : await this.readBlob(started.checkpointSha256);
+      const run = this.deps.executor.start(
+        { settings: settingsOf(started), data, ...(checkpoint === undefined ? {} : { checkpoint }) },
+        {
+          onEpoch: async (report) => {
+            const job = await jobs.update(id, (j) => {
+              if (j.state !== JobState.RUNNING) return false;
+              j.epochs = j.epochs.filter((e) => e.epoch < report.epoch);
+              j.epochs.push({
+                $typeName: "seam.training.v1.EpochMetrics",
+                epoch: report.epoch,
+                metrics: report.metrics,
+                samplesPerSecond: report.samplesPerSecond,
+                time: timestampNow(),
+              });
+              return true;
+            });
+            await publishJob(events, job);
+          },
+          onCheckpoint: async (epoch, bytes) => {
+            const { sha256 } = await this.deps.blobs.put([bytes]);
+            let previous = "";
+            await jobs.update(id, (j) => {
+              if (j.state !== JobState.RUNNING) return false;
+              previous = j.checkpointSha256;
+              j.checkpointSha256 = sha256;
+              j.checkpointEpoch = epoch;
+              return true;
+            });
+            if (previous !== "" && previous !== sha256) await this.deps.blobs.delete(previous);
+          },
+        },
+      );
+      current = run;
+      if (cancelled) run.cancel();
+      const outcome = await run.outcome;
+
+      const onnx = exportOnnx(outcome.model);
+      const rows = rowsOf(data, outcome.validationRows);
+      const check = await verifyOnnx(
+        onnx,
+        outcome.model,
+        rows,
+        outcome.validationPredictions,
+        ONNX_TOLERANCE,
+      );
+      if (!check.ok) {
+        throw new Error(
+          `the ONNX export differs from TensorFlow.js by up to ${check.maxAbsDiff} on the validation rows (tolerance ${ONNX_TOLERANCE})`,
+        );
+      }
+      const modelVersion = await this.register(started, onnx, outcome.testMetrics);
+      const done = await jobs.update(id, (j) => {
+        if (j.state !== JobState.RUNNING) return false;
+        j.state = JobState.SUCCEEDED;
+        j.reason = "";
+        j.endTime = timestampNow();
+        j.testMetrics = outcome.testMetrics;
+        j.backend = outcome.backend;
+        j.samplesPerSecond = outcome.samplesPerSecond;
+        j.onnxMaxAbsDiff = check.maxAbsDiff;
+        j.modelVersion = modelVersion;
+        return true;
+      });
+      await this.dropCheckpoint(done);
+      await publishJob(events, done);
+      logger.info({ job: id, model_version: modelVersion, backend: outcome.backend }, "job succeeded");
+    } catch (err) {
+      await this.finishFailed(id, err);
+    } finally {
+      watching.abort();
+    }
+  }
+
+  private async finishFailed(id: string, err: unknown): Promise<void> {
+    const { jobs, events, logger } = this.deps;
+    if (err instanceof WorkerLostError && !this.closed) {
+      const job = await jobs.update(id, (j) => {
+        if (j.state !== JobState.RUNNING) return false;
+        if (j.attempts >= MAX_ATTEMPTS) {
+          j.state = JobState.FAILED;
+          j.reason = `the training worker was lost ${j.attempts} times (last: ${err.message}); giving up`;
+          j.endTime = timestampNow();
+        } else {
+          j.state = JobState.QUEUED;
+          j.reason = `the training worker was lost (${err.message}); resuming from epoch ${j.checkpointEpoch}`;
+        }
+        return true;
+      });
+      await publishJob(events, job);
+      if (job.state === JobState.QUEUED) this.enqueue(id);
+      else await this.dropCheckpoint(job);
+      logger.warn({ job: id, err }, "training worker lost");
+      return;
+    }
+    if (
+      this.closed &&
+      !(err instanceof CancelledError && (await jobs.get(id)).state === JobState.CANCELLED)
+    ) {
+      // Shutting down: leave the job RUNNING; the next start requeues it from its checkpoint.
+      return;
+    }
+    const job = await jobs.update(id, (j) => {
+      if (j.state === JobState.CANCELLED) return false;
+      if (j.state !== JobState.RUNNING) return false;
+      j.state = err instanceof CancelledError ? JobState.CANCELLED : JobState.FAILED;
+      j.reason =
+        err instanceof CancelledError ? "cancelled" : err instanceof Error ? err.message : String(err);
+      j.endTime = timestampNow();
+      return true;
+    });
+    await this.dropCheckpoint(job);
+    await publishJob(events, job);
+    if (!(err instanceof CancelledError)) logger.warn({ job: id, err }, "job failed");
+  }
+
+  private async dropCheckpoint(job: Job): Promise<void> {
+    if (job.checkpointSha256 === "") return;
+    const sha = job.checkpointSha256;
+    await this.deps.jobs.update(job.id, (j) => {
+      if (j.checkpointSha256 === "") return false;
+      j.checkpointSha256 = "";
+      return true;
+    });
+    await this.deps.blobs.delete(sha).catch(() => false);
+  }
+
+  private async load(job: Job): Promise<LoadedData> {
+    const spec = job.spec;
+    const input = spec?.dataset;
+    if (spec === undefined || input === undefined) throw new Error(`job ${job.id} has no spec`);
+    const { version } = await this.deps.datasets.getDatasetVersion({
+      dataset: input.dataset,
+      version: input.version,
+    });
+    if (version === undefined) throw new Error("the dataset service returned no version");
+    const columns = resolveColumns(spec, version);
+    return loadData(this.deps.datasets, input.dataset, input.version, columns, spec.task !== Task.REGRESSION);
+  }
+
+  private async readBlob(sha256: string): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for await (const part of this.deps.blobs.get(sha256)) parts.push(part);
+    return Buffer.concat(parts);
+  }
+
+  private async register(job: Job, onnx: Uint8Array, testMetrics: Record<string, number>): Promise<string> {
+    const spec = job.spec;
+    const registration = spec?.registration;
+    if (spec === undefined || registration === undefined)
+      throw new Error(`job ${job.id} has no registration`);
+    async function* upload() {
+      yield {
+        payload: {
+          case: "metadata" as const,
+          value: {
+            modelName: registration?.modelName ?? "",
+            createModel: true,
+            description: registration?.description ?? "",
+            metrics: Object.fromEntries(Object.entries(testMetrics).map(([k, v]) => [`test_${k}`, v])),
+            params: paramsOf(job),
+            lineage: { datasetVersion: job.datasetVersion, trainingJob: job.id },
+            alias: registration?.alias ?? "",
+          },
+        },
+      };
+      yield { payload: { case: "chunk" as const, value: onnx } };
+    }
+    const response = await this.deps.registry.uploadModelVersion(upload());
+    const version = response.version;
+    if (version === undefined) throw new Error("the registry returned no version");
+    return `${version.modelName}:${version.version}`;
+  }
+}
+
+/** The trainer settings a job's (normalized) spec says. */
+export function settingsOf(job: Job): TrainSettings {
+  const spec = job.spec;
+  const model = spec?.model;
+  const training = spec?.training;
+  if (spec === undefined || model === undefined || training === undefined)
+    throw new Error(`job ${job.id} has no spec`);
+  const task: ModelTask =
+    spec.task === Task.BINARY_CLASSIFICATION
+      ? "binary"
+      : spec.task === Task.MULTICLASS_CLASSIFICATION
+        ? "multiclass"
+        : "regression";
+  return {
+    task,
+    hiddenUnits: [...model.hiddenUnits],
+    activation:
+      model.activation === Activation.TANH
+        ? "tanh"
+        : model.activation === Activation.SIGMOID
+          ? "sigmoid"
+          : "relu",
+    dropout: model.dropout,
+    optimizer: training.optimizer === Optimizer.SGD ? "sgd" : "adam",
+    learningRate: training.learningRate,
+    epochs: training.epochs,
+    batchSize: training.batchSize,
+    ...(training.earlyStopping === undefined
+      ? {}
+      : {
+          earlyStopping: { metric: training.earlyStopping.metric, patience: training.earlyStopping.patience },
+        }),
+    seed: Number(training.seed % 2n ** 32n),
+    missing: training.missingValues === MissingValues.ZERO ? "zero" : "mean",
+  };
+}
+
+function paramsOf(job: Job): Record<string, string> {
+  const s = settingsOf(job);
+  return {
+    task: s.task,
+    hidden_units: s.hiddenUnits.join(",") || "none",
+    activation: s.activation,
+    dropout: String(s.dropout),
+    optimizer: s.optimizer,
+    learning_rate: String(s.learningRate),
+    epochs: String(s.epochs),
+    batch_size: String(s.batchSize),
+    seed: String(s.seed),
+    missing_values: s.missing,
+    ...(s.earlyStopping === undefined
+      ? {}
+      : { early_stopping: `${s.earlyStopping.metric}/${s.earlyStopping.patience}` }),
+  };
+}
+
+/** Rows as records of raw values, as a serving client would send them. */
+function rowsOf(data: LoadedData, rows: readonly number[]): Array<Record<string, number | string | null>> {
+  return rows.map((row) => Object.fromEntries(data.columns.map((c) => [c.name, c.values[row] ?? null])));
+}

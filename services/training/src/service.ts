@@ -1,0 +1,229 @@
+import { create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { nextOrAbort } from "@seam/kit/async";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "@seam/kit/errors";
+import { createLogger, type Logger } from "@seam/kit/logging";
+import { decodePageToken, encodePageToken, pageSizeOf } from "@seam/kit/naming";
+import type { EventBus } from "@seam/kit/storage";
+import type { DatasetService, DatasetVersion } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import {
+  type CancelJobRequest,
+  type CancelJobResponseSchema,
+  type GetJobRequest,
+  type GetJobResponseSchema,
+  type Job,
+  JobSchema,
+  JobState,
+  type ListJobsRequest,
+  type ListJobsResponseSchema,
+  type SubmitJobRequest,
+  type SubmitJobResponseSchema,
+  type TrainingService,
+  type WatchJobRequest,
+  type WatchJobResponseSchema,
+} from "@seam/proto/seam/training/v1/training_pb";
+import { publishJob, subscribeJob } from "./jobs/events.js";
+import { isJobId, type JobStore, newJobId } from "./jobs/job-store.js";
+import { normalizeSpec, resolveColumns } from "./jobs/validate-spec.js";
+import type { JobRunner } from "./runner/job-runner.js";
+
+type Init<S extends DescMessage> = MessageInitShape<S>;
+type WatchEvent = Init<typeof WatchJobResponseSchema>;
+
+/** What the training service runs on. */
+export interface TrainingDeps {
+  readonly jobs: JobStore;
+  readonly events: EventBus;
+  readonly runner: JobRunner;
+  readonly datasets: Client<typeof DatasetService>;
+  readonly logger?: Logger;
+}
+
+const TERMINAL = new Set([JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED]);
+
+/**
+ * `seam.training.v1.TrainingService`: submit (validated against the dataset before anything
+ * is queued), get, list, cancel, and watch jobs that the JobRunner trains on worker threads.
+ */
+export class TrainingServiceImpl implements ServiceImpl<typeof TrainingService> {
+  private readonly logger: Logger;
+
+  constructor(private readonly deps: TrainingDeps) {
+    this.logger = deps.logger ?? createLogger({ service: "training", level: "silent" });
+  }
+
+  async submitJob(req: SubmitJobRequest, ctx: HandlerContext): Promise<Init<typeof SubmitJobResponseSchema>> {
+    const spec = normalizeSpec(req.spec);
+    const input = spec.dataset;
+    if (input === undefined) throw new Error("normalizeSpec requires spec.dataset");
+    let version = await this.version(input.dataset, input.version, ctx.signal);
+    resolveColumns(spec, version);
+    if (version.splits === undefined) {
+      if (input.split === undefined) {
+        throw new InvalidArgumentError(
+          `spec.dataset: ${version.ref} has no train/validation/test splits; set spec.dataset.split (or record one with SplitDatasetVersion)`,
+        );
+      }
+      version = await this.recordSplit(version, input.split, ctx.signal);
+      resolveColumns(spec, version); // now also checks that no split is empty
+    }
+    input.version = version.id;
+    const job = create(JobSchema, {
+      id: newJobId(),
+      spec,
+      state: JobState.QUEUED,
+      createTime: timestampNow(),
+      datasetVersion: version.ref,
+      rows: version.splits?.counts,
+    });
+    const stored = await this.deps.jobs.create(job);
+    await publishJob(this.deps.events, stored);
+    this.deps.runner.enqueue(stored.id);
+    this.logger.info({ job: stored.id, dataset_version: stored.datasetVersion }, "job queued");
+    return { job: stored };
+  }
+
+  async getJob(req: GetJobRequest): Promise<Init<typeof GetJobResponseSchema>> {
+    return { job: await this.deps.jobs.get(checkJobId(req.id)) };
+  }
+
+  async listJobs(req: ListJobsRequest): Promise<Init<typeof ListJobsResponseSchema>> {
+    const size = pageSizeOf(req.pageSize);
+    const after = decodePageToken(req.pageToken, "j1:", isJobId);
+    const jobs = await this.deps.jobs.list(size + 1, after, (job) => {
+      if (req.state !== JobState.UNSPECIFIED && job.state !== req.state) return false;
+      return req.modelName === "" || job.spec?.registration?.modelName === req.modelName;
+    });
+    const page = jobs.slice(0, size);
+    for (const job of page) job.epochs = [];
+    return {
+      jobs: page,
+      nextPageToken: jobs.length > size ? encodePageToken("j1:", page[page.length - 1]?.id ?? "") : "",
+    };
+  }
+
+  async cancelJob(req: CancelJobRequest): Promise<Init<typeof CancelJobResponseSchema>> {
+    const id = checkJobId(req.id);
+    const job = await this.deps.jobs.update(id, (j) => {
+      if (j.state === JobState.CANCELLED) return false;
+      if (TERMINAL.has(j.state)) {
+        throw new FailedPreconditionError(
+          `job ${id} has already ${j.state === JobState.SUCCEEDED ? "succeeded" : "failed"}`,
+        );
+      }
+      j.state = JobState.CANCELLED;
+      j.reason = "cancelled by a client";
+      j.endTime = timestampNow();
+      return true;
+    });
+    this.deps.runner.cancel(id);
+    await publishJob(this.deps.events, job);
+    return { job };
+  }
+
+  async *watchJob(req: WatchJobRequest, ctx: HandlerContext): AsyncGenerator<WatchEvent> {
+    const id = checkJobId(req.id);
+    // Subscribe before reading the job, so nothing between the read and the feed is lost.
+    const feed = (await subscribeJob(this.deps.events, id, ctx.signal))[Symbol.asyncIterator]();
+    const first = await this.deps.jobs.get(id);
+    const seen = { state: JobState.UNSPECIFIED, epoch: 0, revision: 0n };
+    yield* eventsSince(first, seen, true);
+    let job = first;
+    while (!TERMINAL.has(job.state)) {
+      const next = await nextOrAbort(feed, ctx.signal);
+      if (next.done === true) return;
+      if (next.value.revision <= seen.revision) continue;
+      job = next.value;
+      yield* eventsSince(job, seen, false);
+    }
+  }
+
+  private async version(dataset: string, version: string, signal: AbortSignal): Promise<DatasetVersion> {
+    try {
+      const response = await this.deps.datasets.getDatasetVersion({ dataset, version }, { signal });
+      if (response.version === undefined) throw new Error("the dataset service returned no version");
+      return response.version;
+    } catch (err) {
+      if (err instanceof ConnectError && err.code === Code.NotFound) {
+        throw new InvalidArgumentError(`spec.dataset: ${err.rawMessage}`);
+      }
+      throw err;
+    }
+  }
+
+  private async recordSplit(
+    version: DatasetVersion,
+    split: NonNullable<NonNullable<SubmitJobRequest["spec"]>["dataset"]>["split"],
+    signal: AbortSignal,
+  ): Promise<DatasetVersion> {
+    try {
+      const response = await this.deps.datasets.splitDatasetVersion(
+        { dataset: version.dataset, version: version.id, ...(split === undefined ? {} : { spec: split }) },
+        { signal },
+      );
+      if (response.version === undefined) throw new Error("the dataset service returned no version");
+      return response.version;
+    } catch (err) {
+      if (
+        err instanceof ConnectError &&
+        (err.code === Code.InvalidArgument || err.code === Code.FailedPrecondition)
+      ) {
+        throw new InvalidArgumentError(`spec.dataset.split: ${err.rawMessage}`);
+      }
+      throw err;
+    }
+  }
+}
+
+/**
+ * The watch events a job version adds to what the watcher has seen: new state changes and
+ * epochs, in the order they happened.
+ */
+function* eventsSince(
+  job: Job,
+  seen: { state: JobState; epoch: number; revision: bigint },
+  replayed: boolean,
+): Generator<WatchEvent> {
+  seen.revision = job.revision;
+  if (seen.state === JobState.UNSPECIFIED) {
+    seen.state = JobState.QUEUED;
+    yield { event: { case: "state", value: { state: JobState.QUEUED, time: job.createTime } }, replayed };
+  }
+  const running = job.state !== JobState.QUEUED && job.startTime !== undefined;
+  if (running && seen.state === JobState.QUEUED) {
+    seen.state = JobState.RUNNING;
+    yield {
+      event: { case: "state", value: { state: JobState.RUNNING, reason: job.reason, time: job.startTime } },
+      replayed,
+    };
+  } else if (job.state === JobState.QUEUED && seen.state === JobState.RUNNING) {
+    // Requeued after a lost worker.
+    seen.state = JobState.QUEUED;
+    yield {
+      event: { case: "state", value: { state: JobState.QUEUED, reason: job.reason, time: timestampNow() } },
+      replayed,
+    };
+  }
+  for (const epoch of job.epochs) {
+    if (epoch.epoch <= seen.epoch) continue;
+    seen.epoch = epoch.epoch;
+    yield { event: { case: "epoch", value: epoch }, replayed };
+  }
+  if (TERMINAL.has(job.state) && seen.state !== job.state) {
+    seen.state = job.state;
+    yield {
+      event: {
+        case: "state",
+        value: { state: job.state, reason: job.reason, time: job.endTime, modelVersion: job.modelVersion },
+      },
+      replayed,
+    };
+  }
+}
+
+function checkJobId(id: string): string {
+  if (id === "") throw new InvalidArgumentError("id is required");
+  if (!isJobId(id)) throw new NotFoundError(`job ${id} not found`);
+  return id;
+}

