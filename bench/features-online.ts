@@ -275,6 +275,7 @@ async function main(): Promise<void> {
         REGISTRY_PORT: "0",
         DATASETS_PORT: "0",
         FEATURES_PORT: "0",
+        TRAINING_PORT: "0",
         LOG_LEVEL: "warn",
       },
       nodeArgs: SERVER_CPU_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${SERVER_CPU_PROF}`],

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       REGISTRY_PORT: "0",
       DATASETS_PORT: "0",
       FEATURES_PORT: "0",
+      TRAINING_PORT: "0",
       LOG_LEVEL: "warn",
     },
     stdio: ["ignore", "pipe", "inherit"],

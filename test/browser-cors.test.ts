@@ -33,6 +33,7 @@ describe("browser clients through the gateway (real Chromium)", () => {
       REGISTRY_PORT: "0",
       DATASETS_PORT: "0",
       FEATURES_PORT: "0",
+      TRAINING_PORT: "0",
       LOG_LEVEL: "warn",
       SEAM_GATEWAY_CORS_ORIGINS: allowedPage.origin,
     });

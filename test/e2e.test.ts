@@ -31,6 +31,7 @@ describe.each([{ storage: "embedded" }, { storage: "redis" }])(
         REGISTRY_PORT: "0",
         DATASETS_PORT: "0",
         FEATURES_PORT: "0",
+        TRAINING_PORT: "0",
         LOG_LEVEL: "warn",
       });
       const match = await seam.waitFor(/gateway\s+(http:\/\/127\.0\.0\.1:\d+)/);

@@ -165,6 +165,31 @@ describe("createStatusLine", () => {
     expect(late.writes).toEqual(["x\n", "y\n"]);
   });
 
+  it("clears a TTY line for other output and redraws at the next update", () => {
+    const { writes, stream } = fakeStream(true);
+    const clock = fakeClock();
+    const status = createStatusLine({ stream, now: clock.now, redrawMs: 100 });
+    status.clear();
+    status.update("epoch 1/3");
+    status.clear();
+    status.update("epoch 2/3");
+    status.clear();
+    status.done();
+    expect(writes).toEqual(["\repoch 1/3\x1b[K", "\r\x1b[K", "\repoch 2/3\x1b[K", "\r\x1b[K"]);
+  });
+
+  it("keeps plain lines when cleared without a TTY, and does not draw the cleared state when done", () => {
+    const { writes, stream } = fakeStream(false);
+    const clock = fakeClock();
+    const status = createStatusLine({ stream, now: clock.now, lineMs: 1000 });
+    status.update("a");
+    status.clear();
+    status.update("b");
+    status.clear();
+    status.done();
+    expect(writes).toEqual(["a\n"]);
+  });
+
   it("draws nothing when there was no update", () => {
     const { writes, stream } = fakeStream(true);
     createStatusLine({ stream }).done();

@@ -174,6 +174,12 @@ export interface StatusLine {
   update(text: string): void;
   /** Draws the last state if it was not drawn yet (on a TTY, ending the line). Further calls do nothing. */
   done(): void;
+  /**
+   * Forgets the state and, on a TTY, takes the line off the screen, so other output can be
+   * written where it stood; the next update draws at once. Without a TTY the lines already
+   * written stay.
+   */
+  clear(): void;
 }
 
 /**
@@ -210,6 +216,14 @@ export function createStatusLine(options: StatusLineOptions): StatusLine {
       if (finished) return;
       finished = true;
       draw(true);
+    },
+    clear() {
+      if (finished) return;
+      current = undefined;
+      if (!tty) return;
+      if (drawn !== undefined) options.stream.write(`\r${ERASE_LINE}`);
+      drawn = undefined;
+      lastDraw = Number.NEGATIVE_INFINITY;
     },
   };
 }

@@ -7,6 +7,7 @@ import { DATASETS_USAGE, runDatasetsCommand } from "./commands/datasets.js";
 import { FEATURES_USAGE, runFeaturesCommand } from "./commands/features.js";
 import { MODELS_USAGE, runModelsCommand } from "./commands/models.js";
 import { runServe, SERVABLE } from "./commands/serve.js";
+import { JOBS_USAGE, runJobsCommand, runTrainCommand, TRAIN_USAGE } from "./commands/training.js";
 import { runUp } from "./commands/up.js";
 import { createOutput, type Output } from "./output.js";
 
@@ -17,6 +18,8 @@ const USAGE = `seam: the Seam ML platform
   seam models <command>     manage registered models through the gateway
   seam datasets <command>   manage datasets through the gateway
   seam features <command>   manage and read the feature store through the gateway
+  seam train <options>      train a model on a dataset and register it, through the gateway
+  seam jobs <command>       list, show, watch and cancel training jobs through the gateway
 
 ${MODELS_USAGE}
 
@@ -24,9 +27,14 @@ ${DATASETS_USAGE}
 
 ${FEATURES_USAGE}
 
+${TRAIN_USAGE}
+
+${JOBS_USAGE}
+
 Configuration comes from the environment: SEAM_DATA_DIR (./.seam), REDIS_URL, SEAM_GATEWAY_PORT (8080),
-REGISTRY_PORT (50051), DATASETS_PORT (50052), FEATURES_PORT (50053), SEAM_REGISTRY_ADDRESS,
-SEAM_DATASETS_ADDRESS, SEAM_FEATURES_ADDRESS, SEAM_GATEWAY_URL, LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT.`;
+REGISTRY_PORT (50051), DATASETS_PORT (50052), FEATURES_PORT (50053), TRAINING_PORT (50054), TRAINING_WORKERS (1),
+SEAM_REGISTRY_ADDRESS, SEAM_DATASETS_ADDRESS, SEAM_FEATURES_ADDRESS, SEAM_TRAINING_ADDRESS, SEAM_GATEWAY_URL,
+LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT.`;
 
 const clientEnvSchema = z.object({
   SEAM_GATEWAY_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8080"),
@@ -70,6 +78,23 @@ export async function run(
         await runFeaturesCommand(rest, transport, out, err);
         return 0;
       }
+      case "train": {
+        const { SEAM_GATEWAY_URL } = parseEnv(clientEnvSchema, env);
+        const transport = createGrpcTransport({ baseUrl: SEAM_GATEWAY_URL });
+        // Ctrl-C cancels the job being followed; a second one exits at once (the default again).
+        return await withInterrupt((interrupt) =>
+          runTrainCommand(rest, transport, { out, err, progress: err, interrupt }),
+        );
+      }
+      case "jobs": {
+        const { SEAM_GATEWAY_URL } = parseEnv(clientEnvSchema, env);
+        const transport = createGrpcTransport({ baseUrl: SEAM_GATEWAY_URL });
+        // Ctrl-C ends a watch with a word on the job, which goes on; other commands keep the default.
+        if (rest[0] !== "watch") return await runJobsCommand(rest, transport, { out, err, progress: err });
+        return await withInterrupt((interrupt) =>
+          runJobsCommand(rest, transport, { out, err, progress: err, interrupt }),
+        );
+      }
       case undefined:
       case "help":
       case "--help":
@@ -98,5 +123,17 @@ export async function run(
       return 1;
     }
     throw error;
+  }
+}
+
+/** Runs `fn` with a signal aborted by the first SIGINT (Ctrl-C) while it runs. */
+async function withInterrupt<T>(fn: (interrupt: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  process.once("SIGINT", abort);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off("SIGINT", abort);
   }
 }

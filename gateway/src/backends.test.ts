@@ -8,6 +8,7 @@ describe("backends", () => {
       registry: "127.0.0.1:50051",
       datasets: "127.0.0.1:50052",
       features: "127.0.0.1:50053",
+      training: "127.0.0.1:50054",
     });
   });
 
@@ -17,10 +18,19 @@ describe("backends", () => {
         SEAM_REGISTRY_ADDRESS: "registry:50051",
         SEAM_DATASETS_ADDRESS: "datasets:50052",
         SEAM_FEATURES_ADDRESS: "features:7000",
+        SEAM_TRAINING_ADDRESS: "training:7001",
       }),
-    ).toEqual({ registry: "registry:50051", datasets: "datasets:50052", features: "features:7000" });
+    ).toEqual({
+      registry: "registry:50051",
+      datasets: "datasets:50052",
+      features: "features:7000",
+      training: "training:7001",
+    });
     expect(() => loadBackendAddresses({ SEAM_FEATURES_ADDRESS: "no port" })).toThrow(ConfigError);
     expect(() => loadBackendAddresses({ SEAM_FEATURES_ADDRESS: "no port" })).toThrow(/SEAM_FEATURES_ADDRESS/);
+    expect(() => loadBackendAddresses({ SEAM_TRAINING_ADDRESS: "training" })).toThrow(
+      /SEAM_TRAINING_ADDRESS/,
+    );
   });
 
   it("routes each public service to its backend, one transport each", () => {
@@ -30,8 +40,9 @@ describe("backends", () => {
         "seam.registry.v1.ModelRegistryService",
         "seam.datasets.v1.DatasetService",
         "seam.features.v1.FeatureStoreService",
+        "seam.training.v1.TrainingService",
       ]);
-      expect(transports).toHaveLength(3);
+      expect(transports).toHaveLength(4);
     } finally {
       for (const transport of transports) transport.close();
     }

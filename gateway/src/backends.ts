@@ -4,6 +4,7 @@ import { createGrpcTransport, type GrpcTransport } from "@seam/kit/hosting";
 import { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
+import { TrainingService } from "@seam/proto/seam/training/v1/training_pb";
 import { z } from "zod";
 import type { GatewayService } from "./gateway.js";
 
@@ -12,6 +13,7 @@ export const backendsEnvSchema = z.object({
   SEAM_REGISTRY_ADDRESS: addressSchema.default("127.0.0.1:50051"),
   SEAM_DATASETS_ADDRESS: addressSchema.default("127.0.0.1:50052"),
   SEAM_FEATURES_ADDRESS: addressSchema.default("127.0.0.1:50053"),
+  SEAM_TRAINING_ADDRESS: addressSchema.default("127.0.0.1:50054"),
 });
 
 /** Addresses of the internal services. */
@@ -19,6 +21,7 @@ export interface BackendAddresses {
   readonly registry: string;
   readonly datasets: string;
   readonly features: string;
+  readonly training: string;
 }
 
 /** Reads the backend addresses; throws ConfigError naming every bad variable. */
@@ -30,6 +33,7 @@ export function loadBackendAddresses(
     registry: parsed.SEAM_REGISTRY_ADDRESS,
     datasets: parsed.SEAM_DATASETS_ADDRESS,
     features: parsed.SEAM_FEATURES_ADDRESS,
+    training: parsed.SEAM_TRAINING_ADDRESS,
   };
 }
 
@@ -42,6 +46,7 @@ export function connectBackends(addresses: BackendAddresses): {
     [ModelRegistryService, addresses.registry],
     [DatasetService, addresses.datasets],
     [FeatureStoreService, addresses.features],
+    [TrainingService, addresses.training],
   ];
   const transports: GrpcTransport[] = [];
   const services = routes.map(([service, address]) => {

@@ -2,10 +2,11 @@ import { runDatasets } from "@seam/datasets";
 import { runFeatures } from "@seam/features";
 import { runGateway } from "@seam/gateway";
 import { runRegistry } from "@seam/registry";
+import { runTraining } from "@seam/training";
 import { UsageError } from "../args.js";
 
 /** The services `seam serve <name>` can run, each as its own process. */
-export const SERVABLE = ["registry", "datasets", "features", "gateway"] as const;
+export const SERVABLE = ["registry", "datasets", "features", "training", "gateway"] as const;
 
 /** `seam serve <name>`: one service in this process, configured from the environment. */
 export async function runServe(argv: string[], env: Record<string, string | undefined>): Promise<void> {
@@ -17,6 +18,8 @@ export async function runServe(argv: string[], env: Record<string, string | unde
       return runDatasets(env);
     case "features":
       return runFeatures(env);
+    case "training":
+      return runTraining(env);
     case "gateway":
       return runGateway(env);
     default:

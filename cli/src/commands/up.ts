@@ -9,6 +9,7 @@ import { openStores } from "@seam/kit/storage";
 import { shutdownTelemetry } from "@seam/kit/telemetry";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { registryConfigSchema, startRegistryServer } from "@seam/registry";
+import { startTrainingServer, trainingConfigSchema } from "@seam/training";
 import type { Output } from "../output.js";
 
 /**
@@ -21,6 +22,7 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
   const registryConfig = parseEnv(registryConfigSchema, env);
   const datasetsConfig = parseEnv(datasetsConfigSchema, env);
   const featuresConfig = parseEnv(featuresConfigSchema, env);
+  const trainingConfig = parseEnv(trainingConfigSchema, env);
   const gatewayConfig = loadGatewayConfig(env);
   const logger = createLogger({ service: "seam", level: registryConfig.LOG_LEVEL });
   const stores = await openStores({
@@ -48,10 +50,19 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
   );
   const featuresAddress = `${dialableHost(featuresConfig.FEATURES_HOST)}:${features.port}`;
 
+  // Training reads its data from the dataset service and registers models in the registry.
+  const training = await startTrainingServer(
+    { ...trainingConfig, SEAM_DATASETS_ADDRESS: datasetsAddress, SEAM_REGISTRY_ADDRESS: registryAddress },
+    stores,
+    logger.child({ component: "training" }),
+  );
+  const trainingAddress = `${dialableHost(trainingConfig.TRAINING_HOST)}:${training.port}`;
+
   const { services, transports } = connectBackends({
     registry: registryAddress,
     datasets: datasetsAddress,
     features: featuresAddress,
+    training: trainingAddress,
   });
   const gateway = createGateway({
     services,
@@ -68,14 +79,20 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
   out.line(`  registry  ${registryConfig.REGISTRY_HOST}:${registry.port}  (gRPC, reflection on)`);
   out.line(`  datasets  ${datasetsConfig.DATASETS_HOST}:${datasets.port}  (gRPC, reflection on)`);
   out.line(`  features  ${featuresConfig.FEATURES_HOST}:${features.port}  (gRPC, reflection on)`);
+  out.line(`  training  ${trainingConfig.TRAINING_HOST}:${training.port}  (gRPC, reflection on)`);
   out.line("Ctrl-C stops it.");
 
   installShutdownHandlers(
     {
       // Outside clients first, so nothing new reaches a service that is draining; then
-      // the feature store, whose materializations and joins still call the dataset service.
+      // training, which still reads datasets and registers models; then the feature store,
+      // whose materializations and joins still call the dataset service.
       shutdown: async (graceMs) => {
         await gateway.close();
+        await training.server.shutdown(graceMs);
+        // Its runner reads datasets and registers models too: running jobs stop here (left
+        // RUNNING, resumed from their checkpoint at the next start) while both still serve.
+        await training.runner.close();
         await features.server.shutdown(graceMs);
         await Promise.all([datasets.server.shutdown(graceMs), registry.server.shutdown(graceMs)]);
       },
@@ -84,7 +101,8 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
     {
       beforeExit: async () => {
         for (const transport of [...transports, registryForDatasets]) transport.close();
-        // Its clients and online store; the shared stores it reads go after it.
+        // Their runner, clients and online store; the shared stores they use go after them.
+        await training.close();
         await features.close();
         await stores.close();
         await shutdownTelemetry();

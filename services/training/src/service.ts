@@ -193,8 +193,10 @@ function* eventsSince(
   const running = job.state !== JobState.QUEUED && job.startTime !== undefined;
   if (running && seen.state === JobState.QUEUED) {
     seen.state = JobState.RUNNING;
+    // The job's reason describes its current state: only a running job's says why it runs (resumed …).
+    const reason = job.state === JobState.RUNNING ? job.reason : "";
     yield {
-      event: { case: "state", value: { state: JobState.RUNNING, reason: job.reason, time: job.startTime } },
+      event: { case: "state", value: { state: JobState.RUNNING, reason, time: job.startTime } },
       replayed,
     };
   } else if (job.state === JobState.QUEUED && seen.state === JobState.RUNNING) {

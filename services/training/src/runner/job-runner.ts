@@ -46,7 +46,7 @@ export interface JobRunnerDeps {
  */
 export class JobRunner {
   private readonly queue: string[] = [];
-  private readonly running = new Map<string, { cancel(): void }>();
+  private readonly running = new Map<string, { cancel(): void; done?: Promise<void> }>();
   private closed = false;
 
   constructor(private readonly deps: JobRunnerDeps) {}
@@ -82,20 +82,25 @@ export class JobRunner {
     return recovered;
   }
 
-  /** Stops taking jobs and cancels the running ones (they are requeued at the next start). */
+  /**
+   * Stops taking jobs, cancels the running ones (they stay RUNNING and are requeued at the next
+   * start) and waits until they have let go of the stores, then stops the executor.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
-    for (const run of this.running.values()) run.cancel();
+    const runs = [...this.running.values()];
+    for (const run of runs) run.cancel();
+    await Promise.allSettled(runs.map((run) => run.done));
     await this.deps.executor.close();
   }
 
   private pump(): void {
     while (!this.closed && this.running.size < this.deps.concurrency && this.queue.length > 0) {
       const id = this.queue.shift() as string;
-      const slot = { cancel: () => {} };
+      const slot: { cancel(): void; done?: Promise<void> } = { cancel: () => {} };
       this.running.set(id, slot);
-      void this.run(id, slot)
+      slot.done = this.run(id, slot)
         .catch((err: unknown) => this.deps.logger.error({ err, job: id }, "job runner failed"))
         .finally(() => {
           this.running.delete(id);
