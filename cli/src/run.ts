@@ -6,7 +6,7 @@ import { InputError, UsageError } from "./args.js";
 import { DATASETS_USAGE, runDatasetsCommand } from "./commands/datasets.js";
 import { FEATURES_USAGE, runFeaturesCommand } from "./commands/features.js";
 import { MODELS_USAGE, runModelsCommand } from "./commands/models.js";
-import { runServe, SERVABLE } from "./commands/serve.js";
+import { runServe, runWorker, SERVABLE } from "./commands/serve.js";
 import { JOBS_USAGE, runJobsCommand, runTrainCommand, TRAIN_USAGE } from "./commands/training.js";
 import { runUp } from "./commands/up.js";
 import { createOutput, type Output } from "./output.js";
@@ -15,6 +15,7 @@ const USAGE = `seam: the Seam ML platform
 
   seam up                   run every service and the gateway in this process (npm start)
   seam serve <name>         run one service in this process: ${SERVABLE.join(", ")}
+  seam worker training      train jobs from the queue on REDIS_URL (any number of workers, any host)
   seam models <command>     manage registered models through the gateway
   seam datasets <command>   manage datasets through the gateway
   seam features <command>   manage and read the feature store through the gateway
@@ -58,6 +59,9 @@ export async function run(
         return 0;
       case "serve":
         await runServe(rest, env);
+        return 0;
+      case "worker":
+        await runWorker(rest, env);
         return 0;
       case "models": {
         const { SEAM_GATEWAY_URL } = parseEnv(clientEnvSchema, env);

@@ -2,7 +2,7 @@ import { runDatasets } from "@seam/datasets";
 import { runFeatures } from "@seam/features";
 import { runGateway } from "@seam/gateway";
 import { runRegistry } from "@seam/registry";
-import { runTraining } from "@seam/training";
+import { runTraining, runTrainingWorker } from "@seam/training";
 import { UsageError } from "../args.js";
 
 /** The services `seam serve <name>` can run, each as its own process. */
@@ -29,4 +29,15 @@ export async function runServe(argv: string[], env: Record<string, string | unde
           : `unknown service "${name}" (one of: ${SERVABLE.join(", ")})`,
       );
   }
+}
+
+/** `seam worker <kind>`: a worker process; `training` takes training jobs from the Redis queue. */
+export async function runWorker(argv: string[], env: Record<string, string | undefined>): Promise<void> {
+  const [kind] = argv;
+  if (kind !== "training") {
+    throw new UsageError(
+      kind === undefined ? "worker needs a kind: training" : `unknown worker "${kind}" (one of: training)`,
+    );
+  }
+  await runTrainingWorker(env);
 }

@@ -50,9 +50,15 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
   );
   const featuresAddress = `${dialableHost(featuresConfig.FEATURES_HOST)}:${features.port}`;
 
-  // Training reads its data from the dataset service and registers models in the registry.
+  // Training reads its data from the dataset service (joined by the feature store for a
+  // features job) and registers models in the registry.
   const training = await startTrainingServer(
-    { ...trainingConfig, SEAM_DATASETS_ADDRESS: datasetsAddress, SEAM_REGISTRY_ADDRESS: registryAddress },
+    {
+      ...trainingConfig,
+      SEAM_DATASETS_ADDRESS: datasetsAddress,
+      SEAM_REGISTRY_ADDRESS: registryAddress,
+      SEAM_FEATURES_ADDRESS: featuresAddress,
+    },
     stores,
     logger.child({ component: "training" }),
   );

@@ -18,8 +18,18 @@ export const trainingConfigSchema = z.object({
   SEAM_DATASETS_ADDRESS: addressSchema.default("127.0.0.1:50052"),
   /** The model registry (host:port): where trained models are registered. */
   SEAM_REGISTRY_ADDRESS: addressSchema.default("127.0.0.1:50051"),
-  /** Jobs trained at once, each on its own worker thread. */
-  TRAINING_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /** The feature store (host:port): a features job's feature service and point-in-time join. */
+  SEAM_FEATURES_ADDRESS: addressSchema.default("127.0.0.1:50053"),
+  /**
+   * Jobs this process trains at once, each on its own worker thread. With REDIS_URL, 0 makes
+   * the service only accept jobs, for `seam worker training` processes to train.
+   */
+  TRAINING_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
+  /**
+   * With REDIS_URL: how long a process's hold on a running job lasts without renewal; a job
+   * whose process died is taken over by another after this (resuming from its checkpoint).
+   */
+  TRAINING_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   LOG_LEVEL: logLevelSchema,
 });
 

@@ -6,3 +6,4 @@
 export { type TrainingConfig, trainingConfigSchema } from "./config.js";
 export { runTraining } from "./main.js";
 export { type RunningTraining, startTrainingServer } from "./server.js";
+export { runTrainingWorker } from "./worker.js";

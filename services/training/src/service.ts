@@ -7,6 +7,7 @@ import { createLogger, type Logger } from "@seam/kit/logging";
 import { decodePageToken, encodePageToken, pageSizeOf } from "@seam/kit/naming";
 import type { EventBus } from "@seam/kit/storage";
 import type { DatasetService, DatasetVersion } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import type { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import {
   type CancelJobRequest,
   type CancelJobResponseSchema,
@@ -14,6 +15,7 @@ import {
   type GetJobResponseSchema,
   type Job,
   JobSchema,
+  type JobSpec,
   JobState,
   type ListJobsRequest,
   type ListJobsResponseSchema,
@@ -24,9 +26,10 @@ import {
   type WatchJobResponseSchema,
 } from "@seam/proto/seam/training/v1/training_pb";
 import { publishJob, subscribeJob } from "./jobs/events.js";
+import { checkFeatureInput } from "./jobs/feature-input.js";
 import { isJobId, type JobStore, newJobId } from "./jobs/job-store.js";
 import { normalizeSpec, resolveColumns } from "./jobs/validate-spec.js";
-import type { JobRunner } from "./runner/job-runner.js";
+import type { JobQueue } from "./runner/job-queue.js";
 
 type Init<S extends DescMessage> = MessageInitShape<S>;
 type WatchEvent = Init<typeof WatchJobResponseSchema>;
@@ -35,8 +38,10 @@ type WatchEvent = Init<typeof WatchJobResponseSchema>;
 export interface TrainingDeps {
   readonly jobs: JobStore;
   readonly events: EventBus;
-  readonly runner: JobRunner;
+  readonly queue: JobQueue;
   readonly datasets: Client<typeof DatasetService>;
+  /** The feature store: a features job's feature service is checked against it. */
+  readonly features: Client<typeof FeatureStoreService>;
   readonly logger?: Logger;
 }
 
@@ -55,9 +60,39 @@ export class TrainingServiceImpl implements ServiceImpl<typeof TrainingService> 
 
   async submitJob(req: SubmitJobRequest, ctx: HandlerContext): Promise<Init<typeof SubmitJobResponseSchema>> {
     const spec = normalizeSpec(req.spec);
+    // A features job learns its dataset version when the runner has joined its data.
+    const version = spec.features === undefined ? await this.resolveDataset(spec, ctx.signal) : undefined;
+    if (spec.features !== undefined) await checkFeatureInput(spec, this.deps, ctx.signal);
+    const job = create(JobSchema, {
+      id: newJobId(),
+      spec,
+      state: JobState.QUEUED,
+      createTime: timestampNow(),
+      datasetVersion: version?.ref ?? "",
+      rows: version?.splits?.counts,
+    });
+    const stored = await this.deps.jobs.create(job);
+    await publishJob(this.deps.events, stored);
+    await this.deps.queue.enqueue(stored.id);
+    this.logger.info(
+      {
+        job: stored.id,
+        dataset_version: stored.datasetVersion,
+        feature_service: spec.features?.featureService,
+      },
+      "job queued",
+    );
+    return { job: stored };
+  }
+
+  /**
+   * Checks spec.dataset against its version (recording the spec's split on a version
+   * without splits) and pins the version id; returns the version.
+   */
+  private async resolveDataset(spec: JobSpec, signal: AbortSignal): Promise<DatasetVersion> {
     const input = spec.dataset;
     if (input === undefined) throw new Error("normalizeSpec requires spec.dataset");
-    let version = await this.version(input.dataset, input.version, ctx.signal);
+    let version = await this.version(input.dataset, input.version, signal);
     resolveColumns(spec, version);
     if (version.splits === undefined) {
       if (input.split === undefined) {
@@ -65,23 +100,11 @@ export class TrainingServiceImpl implements ServiceImpl<typeof TrainingService> 
           `spec.dataset: ${version.ref} has no train/validation/test splits; set spec.dataset.split (or record one with SplitDatasetVersion)`,
         );
       }
-      version = await this.recordSplit(version, input.split, ctx.signal);
+      version = await this.recordSplit(version, input.split, signal);
       resolveColumns(spec, version); // now also checks that no split is empty
     }
     input.version = version.id;
-    const job = create(JobSchema, {
-      id: newJobId(),
-      spec,
-      state: JobState.QUEUED,
-      createTime: timestampNow(),
-      datasetVersion: version.ref,
-      rows: version.splits?.counts,
-    });
-    const stored = await this.deps.jobs.create(job);
-    await publishJob(this.deps.events, stored);
-    this.deps.runner.enqueue(stored.id);
-    this.logger.info({ job: stored.id, dataset_version: stored.datasetVersion }, "job queued");
-    return { job: stored };
+    return version;
   }
 
   async getJob(req: GetJobRequest): Promise<Init<typeof GetJobResponseSchema>> {
@@ -117,7 +140,7 @@ export class TrainingServiceImpl implements ServiceImpl<typeof TrainingService> 
       j.endTime = timestampNow();
       return true;
     });
-    this.deps.runner.cancel(id);
+    await this.deps.queue.cancel(id);
     await publishJob(this.deps.events, job);
     return { job };
   }

@@ -1,9 +1,10 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { InvalidArgumentError } from "@seam/kit/errors";
 import { checkDescription, checkResourceName } from "@seam/kit/naming";
-import { ColumnType, type DatasetVersion } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import { ColumnType, type DatasetVersion, type SplitSpec } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import {
   Activation,
+  type FeatureServiceInput,
   type JobSpec,
   JobSpecSchema,
   MissingValues,
@@ -20,6 +21,10 @@ import {
 const MAX_LAYERS = 8;
 const MAX_UNITS = 4096;
 const ALIAS = /^[a-z][a-z0-9-]{0,62}$/;
+// The dataset service's tolerance on a split's fraction sum.
+const SPLIT_SUM_TOLERANCE = 1e-9;
+// The feature store's default timestamp column of entity rows.
+const DEFAULT_TIMESTAMP_COLUMN = "event_timestamp";
 const LOWER_IS_BETTER = new Set([
   "val_loss",
   "val_log_loss",
@@ -48,32 +53,31 @@ export function normalizeSpec(spec: JobSpec | undefined): JobSpec {
   if (spec === undefined) throw new InvalidArgumentError("spec is required");
   const out = clone(JobSpecSchema, spec);
   const data = out.dataset;
-  if (data === undefined) throw new InvalidArgumentError("spec.dataset is required");
-  checkResourceName(data.dataset, "dataset", "spec.dataset.dataset");
-  if (data.version !== "" && !/^[0-9a-f]{24}$/.test(data.version)) {
+  if (data !== undefined && out.features !== undefined) {
     throw new InvalidArgumentError(
-      `spec.dataset.version must be a version id of 24 hex digits or empty, got ${JSON.stringify(data.version)}`,
+      "spec.dataset and spec.features are both set; name the data with exactly one of them",
     );
   }
-  if (data.labelColumn === "") throw new InvalidArgumentError("spec.dataset.label_column is required");
-  if (new Set(data.featureColumns).size !== data.featureColumns.length) {
-    throw new InvalidArgumentError("spec.dataset.feature_columns lists a column twice");
-  }
-  if (data.featureColumns.includes(data.labelColumn)) {
+  if (data === undefined && out.features === undefined) {
     throw new InvalidArgumentError(
-      `spec.dataset.feature_columns includes the label column "${data.labelColumn}"`,
+      "spec.dataset or spec.features is required (a dataset version, or a feature service and an entity dataset)",
     );
   }
-  // A split is recorded on the dataset version before the job is queued: refuse one that
-  // cannot give training and validation rows before it is recorded.
-  if (data.split !== undefined) {
-    if (!(data.split.trainFraction > 0))
-      throw new InvalidArgumentError("spec.dataset.split.train_fraction must be above 0");
-    if (!(data.split.validationFraction > 0)) {
+  if (data !== undefined) {
+    checkResourceName(data.dataset, "dataset", "spec.dataset.dataset");
+    checkVersionId(data.version, "spec.dataset.version");
+    if (data.labelColumn === "") throw new InvalidArgumentError("spec.dataset.label_column is required");
+    if (new Set(data.featureColumns).size !== data.featureColumns.length) {
+      throw new InvalidArgumentError("spec.dataset.feature_columns lists a column twice");
+    }
+    if (data.featureColumns.includes(data.labelColumn)) {
       throw new InvalidArgumentError(
-        "spec.dataset.split.validation_fraction must be above 0 (validation rows pick the model and check the ONNX export)",
+        `spec.dataset.feature_columns includes the label column "${data.labelColumn}"`,
       );
     }
+    // A split is recorded on the dataset version before the job is queued: refuse one that
+    // cannot give training and validation rows before it is recorded.
+    if (data.split !== undefined) checkSplitFractions(data.split, "spec.dataset.split");
   }
   if (out.task === Task.UNSPECIFIED || Task[out.task] === undefined) {
     throw new InvalidArgumentError(
@@ -146,7 +150,60 @@ export function normalizeSpec(spec: JobSpec | undefined): JobSpec {
     );
   }
   checkDescription(registration.description, "spec.registration.description");
+  if (out.features !== undefined) normalizeFeatureInput(out.features, registration.modelName);
   return out;
+}
+
+/**
+ * Checks spec.features on its own and fills in its defaults (timestamp column, output
+ * dataset). Its split is recorded on the joined version only when the job runs, so it is
+ * required, and checked in full now.
+ */
+function normalizeFeatureInput(input: FeatureServiceInput, modelName: string): void {
+  checkResourceName(input.featureService, "feature service", "spec.features.feature_service");
+  checkResourceName(input.entityDataset, "dataset", "spec.features.entity_dataset");
+  checkVersionId(input.entityVersion, "spec.features.entity_version");
+  if (input.timestampColumn === "") input.timestampColumn = DEFAULT_TIMESTAMP_COLUMN;
+  if (input.labelColumn === "") throw new InvalidArgumentError("spec.features.label_column is required");
+  if (input.outputDataset === "") input.outputDataset = `${modelName}-training`;
+  checkResourceName(input.outputDataset, "dataset", "spec.features.output_dataset");
+  if (input.split === undefined) {
+    throw new InvalidArgumentError(
+      "spec.features.split is required: it is recorded on the joined dataset version",
+    );
+  }
+  // The dataset service checks a split only when the joined version exists: check all of it now.
+  const split = input.split;
+  checkSplitFractions(split, "spec.features.split");
+  if (!(split.testFraction >= 0)) {
+    throw new InvalidArgumentError(
+      `spec.features.split.test_fraction must be between 0 and 1, got ${split.testFraction}`,
+    );
+  }
+  const sum = split.trainFraction + split.validationFraction + split.testFraction;
+  if (!(Math.abs(sum - 1) <= SPLIT_SUM_TOLERANCE)) {
+    throw new InvalidArgumentError(
+      `spec.features.split.train_fraction, validation_fraction and test_fraction must add up to 1, got ${sum}`,
+    );
+  }
+}
+
+/** Refuses a split that would leave no training or validation rows. */
+function checkSplitFractions(split: SplitSpec, field: string): void {
+  if (!(split.trainFraction > 0)) throw new InvalidArgumentError(`${field}.train_fraction must be above 0`);
+  if (!(split.validationFraction > 0)) {
+    throw new InvalidArgumentError(
+      `${field}.validation_fraction must be above 0 (validation rows pick the model and check the ONNX export)`,
+    );
+  }
+}
+
+function checkVersionId(version: string, field: string): void {
+  if (version !== "" && !/^[0-9a-f]{24}$/.test(version)) {
+    throw new InvalidArgumentError(
+      `${field} must be a version id of 24 hex digits or empty, got ${JSON.stringify(version)}`,
+    );
+  }
 }
 
 /** What the job reads: the feature columns by kind, the label and its type. */
@@ -165,24 +222,7 @@ export function resolveColumns(spec: JobSpec, version: DatasetVersion): Resolved
   if (data === undefined) throw new Error("normalizeSpec requires spec.dataset");
   const columns = version.schema?.columns ?? [];
   const byName = new Map(columns.map((c) => [c.name, c.type]));
-  const labelType = byName.get(data.labelColumn);
-  if (labelType === undefined) {
-    throw new InvalidArgumentError(
-      `spec.dataset.label_column: ${version.ref} has no column "${data.labelColumn}"`,
-    );
-  }
-  const label = { name: data.labelColumn, type: labelType };
-  if (spec.task === Task.REGRESSION) {
-    if (labelType !== ColumnType.INT64 && labelType !== ColumnType.FLOAT64) {
-      throw new InvalidArgumentError(
-        `spec.dataset.label_column "${data.labelColumn}" is ${typeName(labelType)}; regression needs int64 or float64`,
-      );
-    }
-  } else if (labelType === ColumnType.FLOAT64 || labelType === ColumnType.TIMESTAMP) {
-    throw new InvalidArgumentError(
-      `spec.dataset.label_column "${data.labelColumn}" is ${typeName(labelType)}; classification needs string, bool or int64 classes`,
-    );
-  }
+  const label = resolveLabel(spec.task, data.labelColumn, version, "spec.dataset.label_column");
   const names =
     data.featureColumns.length > 0
       ? data.featureColumns
@@ -216,6 +256,33 @@ export function resolveColumns(spec: JobSpec, version: DatasetVersion): Resolved
   return { features, label };
 }
 
-function typeName(type: ColumnType): string {
+/**
+ * Checks that `version` has the label column `name` with a type that fits the task;
+ * `field` names the spec field in the error.
+ */
+export function resolveLabel(
+  task: Task,
+  name: string,
+  version: DatasetVersion,
+  field: string,
+): ResolvedColumns["label"] {
+  const type = version.schema?.columns.find((c) => c.name === name)?.type;
+  if (type === undefined) throw new InvalidArgumentError(`${field}: ${version.ref} has no column "${name}"`);
+  if (task === Task.REGRESSION) {
+    if (type !== ColumnType.INT64 && type !== ColumnType.FLOAT64) {
+      throw new InvalidArgumentError(
+        `${field} "${name}" is ${typeName(type)}; regression needs int64 or float64`,
+      );
+    }
+  } else if (type === ColumnType.FLOAT64 || type === ColumnType.TIMESTAMP) {
+    throw new InvalidArgumentError(
+      `${field} "${name}" is ${typeName(type)}; classification needs string, bool or int64 classes`,
+    );
+  }
+  return { name, type };
+}
+
+/** A column type as people write it: "int64", "timestamp". */
+export function typeName(type: ColumnType): string {
   return ColumnType[type]?.toLowerCase() ?? String(type);
 }

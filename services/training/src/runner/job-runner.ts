@@ -1,8 +1,10 @@
+import { hostname } from "node:os";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import type { Logger } from "@seam/kit/logging";
 import type { BlobStore, EventBus } from "@seam/kit/storage";
 import type { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import type { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import type { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import {
   Activation,
@@ -20,6 +22,10 @@ import { exportOnnx } from "../onnx/export.js";
 import { verifyOnnx } from "../onnx/verify.js";
 import { CancelledError, type TrainingExecutor, type TrainSettings, WorkerLostError } from "./executor.js";
 import { type LoadedData, loadData } from "./load-data.js";
+import { prepareFeatures } from "./prepare-features.js";
+
+/** This process, as jobs record who runs them. */
+const WORKER_ID = `${hostname()}:${process.pid}`;
 
 /** Runs lost to a vanished worker before the job fails instead of resuming again. */
 export const MAX_ATTEMPTS = 3;
@@ -33,6 +39,8 @@ export interface JobRunnerDeps {
   readonly blobs: BlobStore;
   readonly datasets: Client<typeof DatasetService>;
   readonly registry: Client<typeof ModelRegistryService>;
+  /** The feature store: joins a features job's data (GetHistoricalFeatures) before it trains. */
+  readonly features: Client<typeof FeatureStoreService>;
   readonly executor: TrainingExecutor;
   readonly logger: Logger;
   /** Jobs run at once; the embedded executor's worker count. */
@@ -109,17 +117,47 @@ export class JobRunner {
     }
   }
 
-  private async run(id: string, slot: { cancel(): void }): Promise<void> {
+  /**
+   * Runs one job now, for a distributed queue's processor; resolves when the run has ended.
+   * `takeOver`: the queue redelivers a job whose process died mid-run (still RUNNING in the
+   * store): it resumes from its last checkpoint, or fails once MAX_ATTEMPTS runs were lost.
+   */
+  async runNow(id: string, takeOver: boolean): Promise<void> {
+    const slot: { cancel(): void; done?: Promise<void> } = { cancel: () => {} };
+    this.running.set(id, slot);
+    slot.done = this.run(id, slot, takeOver).finally(() => this.running.delete(id));
+    await slot.done;
+  }
+
+  private async run(id: string, slot: { cancel(): void }, takeOver = false): Promise<void> {
     const { jobs, events, logger } = this.deps;
     const started = await jobs.update(id, (job) => {
-      if (job.state !== JobState.QUEUED) return false;
+      const lost = takeOver && job.state === JobState.RUNNING;
+      if (job.state !== JobState.QUEUED && !lost) return false;
+      if (lost && job.attempts >= MAX_ATTEMPTS) {
+        job.state = JobState.FAILED;
+        job.reason = `the training worker was lost ${job.attempts} times (its process ${job.worker} went away); giving up`;
+        job.endTime = timestampNow();
+        return true;
+      }
+      const previousWorker = job.worker;
       job.state = JobState.RUNNING;
       job.startTime = timestampNow();
       job.attempts += 1;
-      job.reason = job.checkpointEpoch > 0 ? `resumed from epoch ${job.checkpointEpoch}` : "";
+      job.worker = WORKER_ID;
+      job.reason = lost
+        ? `its worker process ${previousWorker} went away; resumed from epoch ${job.checkpointEpoch}`
+        : job.checkpointEpoch > 0
+          ? `resumed from epoch ${job.checkpointEpoch}`
+          : "";
       return true;
     });
-    if (started.state !== JobState.RUNNING) return; // cancelled while queued
+    if (started.state === JobState.FAILED && takeOver) {
+      await this.dropCheckpoint(started);
+      await publishJob(events, started);
+      return;
+    }
+    if (started.state !== JobState.RUNNING || started.worker !== WORKER_ID) return; // cancelled, or another's
     await publishJob(events, started);
 
     // A cancel on any replica publishes the CANCELLED job: stop this run when it arrives.
@@ -145,7 +183,7 @@ export class JobRunner {
         {
           onEpoch: async (report) => {
             const job = await jobs.update(id, (j) => {
-              if (j.state !== JobState.RUNNING) return false;
+              if (j.state !== JobState.RUNNING || j.worker !== WORKER_ID) return false;
               j.epochs = j.epochs.filter((e) => e.epoch < report.epoch);
               j.epochs.push({
                 $typeName: "seam.training.v1.EpochMetrics",
@@ -156,13 +194,15 @@ export class JobRunner {
               });
               return true;
             });
-            await publishJob(events, job);
+            // Another process took the job over (this one stalled): stop, leave it to them.
+            if (job.worker !== WORKER_ID) slot.cancel();
+            else await publishJob(events, job);
           },
           onCheckpoint: async (epoch, bytes) => {
             const { sha256 } = await this.deps.blobs.put([bytes]);
             let previous = "";
             await jobs.update(id, (j) => {
-              if (j.state !== JobState.RUNNING) return false;
+              if (j.state !== JobState.RUNNING || j.worker !== WORKER_ID) return false;
               previous = j.checkpointSha256;
               j.checkpointSha256 = sha256;
               j.checkpointEpoch = epoch;
@@ -192,7 +232,7 @@ export class JobRunner {
       }
       const modelVersion = await this.register(started, onnx, outcome.testMetrics);
       const done = await jobs.update(id, (j) => {
-        if (j.state !== JobState.RUNNING) return false;
+        if (j.state !== JobState.RUNNING || j.worker !== WORKER_ID) return false;
         j.state = JobState.SUCCEEDED;
         j.reason = "";
         j.endTime = timestampNow();
@@ -217,7 +257,7 @@ export class JobRunner {
     const { jobs, events, logger } = this.deps;
     if (err instanceof WorkerLostError && !this.closed) {
       const job = await jobs.update(id, (j) => {
-        if (j.state !== JobState.RUNNING) return false;
+        if (j.state !== JobState.RUNNING || j.worker !== WORKER_ID) return false;
         if (j.attempts >= MAX_ATTEMPTS) {
           j.state = JobState.FAILED;
           j.reason = `the training worker was lost ${j.attempts} times (last: ${err.message}); giving up`;
@@ -242,8 +282,7 @@ export class JobRunner {
       return;
     }
     const job = await jobs.update(id, (j) => {
-      if (j.state === JobState.CANCELLED) return false;
-      if (j.state !== JobState.RUNNING) return false;
+      if (j.state !== JobState.RUNNING || j.worker !== WORKER_ID) return false;
       j.state = err instanceof CancelledError ? JobState.CANCELLED : JobState.FAILED;
       j.reason =
         err instanceof CancelledError ? "cancelled" : err instanceof Error ? err.message : String(err);
@@ -267,6 +306,11 @@ export class JobRunner {
   }
 
   private async load(job: Job): Promise<LoadedData> {
+    // A features job joins its data first; the rest of the run (registration's lineage
+    // included) then sees the joined version, as a dataset job sees its own.
+    const prepared = await prepareFeatures(job, this.deps);
+    job.spec = prepared.spec;
+    job.datasetVersion = prepared.datasetVersion;
     const spec = job.spec;
     const input = spec?.dataset;
     if (spec === undefined || input === undefined) throw new Error(`job ${job.id} has no spec`);
@@ -300,7 +344,11 @@ export class JobRunner {
             description: registration?.description ?? "",
             metrics: Object.fromEntries(Object.entries(testMetrics).map(([k, v]) => [`test_${k}`, v])),
             params: paramsOf(job),
-            lineage: { datasetVersion: job.datasetVersion, trainingJob: job.id },
+            lineage: {
+              datasetVersion: job.datasetVersion,
+              trainingJob: job.id,
+              featureService: spec?.features?.featureService ?? "",
+            },
             alias: registration?.alias ?? "",
           },
         },

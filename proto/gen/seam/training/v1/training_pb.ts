@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file seam/training/v1/training.proto.
  */
 export const file_seam_training_v1_training: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zZWFtL3RyYWluaW5nL3YxL3RyYWluaW5nLnByb3RvEhBzZWFtLnRyYWluaW5nLnYxIosBCgxEYXRhc2V0SW5wdXQSDwoHZGF0YXNldBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhQKDGxhYmVsX2NvbHVtbhgDIAEoCRIXCg9mZWF0dXJlX2NvbHVtbnMYBCADKAkSKgoFc3BsaXQYBSABKAsyGy5zZWFtLmRhdGFzZXRzLnYxLlNwbGl0U3BlYyJkCglNb2RlbFNwZWMSFAoMaGlkZGVuX3VuaXRzGAEgAygFEjAKCmFjdGl2YXRpb24YAiABKA4yHC5zZWFtLnRyYWluaW5nLnYxLkFjdGl2YXRpb24SDwoHZHJvcG91dBgDIAEoASIxCg1FYXJseVN0b3BwaW5nEg4KBm1ldHJpYxgBIAEoCRIQCghwYXRpZW5jZRgCIAEoBSL7AQoOVHJhaW5pbmdQYXJhbXMSLgoJb3B0aW1pemVyGAEgASgOMhsuc2VhbS50cmFpbmluZy52MS5PcHRpbWl6ZXISFQoNbGVhcm5pbmdfcmF0ZRgCIAEoARIOCgZlcG9jaHMYAyABKAUSEgoKYmF0Y2hfc2l6ZRgEIAEoBRI3Cg5lYXJseV9zdG9wcGluZxgFIAEoCzIfLnNlYW0udHJhaW5pbmcudjEuRWFybHlTdG9wcGluZxIMCgRzZWVkGAYgASgEEjcKDm1pc3NpbmdfdmFsdWVzGAcgASgOMh8uc2VhbS50cmFpbmluZy52MS5NaXNzaW5nVmFsdWVzIkYKDFJlZ2lzdHJhdGlvbhISCgptb2RlbF9uYW1lGAEgASgJEg0KBWFsaWFzGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIvYBCgdKb2JTcGVjEi8KB2RhdGFzZXQYASABKAsyHi5zZWFtLnRyYWluaW5nLnYxLkRhdGFzZXRJbnB1dBIkCgR0YXNrGAIgASgOMhYuc2VhbS50cmFpbmluZy52MS5UYXNrEioKBW1vZGVsGAMgASgLMhsuc2VhbS50cmFpbmluZy52MS5Nb2RlbFNwZWMSMgoIdHJhaW5pbmcYBCABKAsyIC5zZWFtLnRyYWluaW5nLnYxLlRyYWluaW5nUGFyYW1zEjQKDHJlZ2lzdHJhdGlvbhgFIAEoCzIeLnNlYW0udHJhaW5pbmcudjEuUmVnaXN0cmF0aW9uItEBCgxFcG9jaE1ldHJpY3MSDQoFZXBvY2gYASABKAUSPAoHbWV0cmljcxgCIAMoCzIrLnNlYW0udHJhaW5pbmcudjEuRXBvY2hNZXRyaWNzLk1ldHJpY3NFbnRyeRIaChJzYW1wbGVzX3Blcl9zZWNvbmQYAyABKAESKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEipAUKA0pvYhIKCgJpZBgBIAEoCRInCgRzcGVjGAIgASgLMhkuc2VhbS50cmFpbmluZy52MS5Kb2JTcGVjEikKBXN0YXRlGAMgASgOMhouc2VhbS50cmFpbmluZy52MS5Kb2JTdGF0ZRIOCgZyZWFzb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9kYXRhc2V0X3ZlcnNpb24YCCABKAkSLgoGZXBvY2hzGAkgAygLMh4uc2VhbS50cmFpbmluZy52MS5FcG9jaE1ldHJpY3MSPAoMdGVzdF9tZXRyaWNzGAogAygLMiYuc2VhbS50cmFpbmluZy52MS5Kb2IuVGVzdE1ldHJpY3NFbnRyeRIPCgdiYWNrZW5kGAsgASgJEhoKEnNhbXBsZXNfcGVyX3NlY29uZBgMIAEoARIVCg1tb2RlbF92ZXJzaW9uGA0gASgJEhAKCGF0dGVtcHRzGA4gASgFEhgKEGNoZWNrcG9pbnRfZXBvY2gYDyABKAUSGQoRb25ueF9tYXhfYWJzX2RpZmYYECABKAESKwoEcm93cxgRIAEoCzIdLnNlYW0uZGF0YXNldHMudjEuU3BsaXRDb3VudHMSEAoIcmV2aXNpb24YEiABKAMSGQoRY2hlY2twb2ludF9zaGEyNTYYEyABKAkaMgoQVGVzdE1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIjsKEFN1Ym1pdEpvYlJlcXVlc3QSJwoEc3BlYxgBIAEoCzIZLnNlYW0udHJhaW5pbmcudjEuSm9iU3BlYyI3ChFTdWJtaXRKb2JSZXNwb25zZRIiCgNqb2IYASABKAsyFS5zZWFtLnRyYWluaW5nLnYxLkpvYiIbCg1HZXRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIjQKDkdldEpvYlJlc3BvbnNlEiIKA2pvYhgBIAEoCzIVLnNlYW0udHJhaW5pbmcudjEuSm9iIncKD0xpc3RKb2JzUmVxdWVzdBIpCgVzdGF0ZRgBIAEoDjIaLnNlYW0udHJhaW5pbmcudjEuSm9iU3RhdGUSEgoKbW9kZWxfbmFtZRgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJQChBMaXN0Sm9ic1Jlc3BvbnNlEiMKBGpvYnMYASADKAsyFS5zZWFtLnRyYWluaW5nLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHgoQQ2FuY2VsSm9iUmVxdWVzdBIKCgJpZBgBIAEoCSI3ChFDYW5jZWxKb2JSZXNwb25zZRIiCgNqb2IYASABKAsyFS5zZWFtLnRyYWluaW5nLnYxLkpvYiIdCg9XYXRjaEpvYlJlcXVlc3QSCgoCaWQYASABKAkijAEKDkpvYlN0YXRlQ2hhbmdlEikKBXN0YXRlGAEgASgOMhouc2VhbS50cmFpbmluZy52MS5Kb2JTdGF0ZRIOCgZyZWFzb24YAiABKAkSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNbW9kZWxfdmVyc2lvbhgEIAEoCSKRAQoQV2F0Y2hKb2JSZXNwb25zZRIxCgVzdGF0ZRgBIAEoCzIgLnNlYW0udHJhaW5pbmcudjEuSm9iU3RhdGVDaGFuZ2VIABIvCgVlcG9jaBgCIAEoCzIeLnNlYW0udHJhaW5pbmcudjEuRXBvY2hNZXRyaWNzSAASEAoIcmVwbGF5ZWQYAyABKAhCBwoFZXZlbnQqdQoEVGFzaxIUChBUQVNLX1VOU1BFQ0lGSUVEEAASHgoaVEFTS19CSU5BUllfQ0xBU1NJRklDQVRJT04QARIiCh5UQVNLX01VTFRJQ0xBU1NfQ0xBU1NJRklDQVRJT04QAhITCg9UQVNLX1JFR1JFU1NJT04QAypqCgpBY3RpdmF0aW9uEhoKFkFDVElWQVRJT05fVU5TUEVDSUZJRUQQABITCg9BQ1RJVkFUSU9OX1JFTFUQARITCg9BQ1RJVkFUSU9OX1RBTkgQAhIWChJBQ1RJVkFUSU9OX1NJR01PSUQQAypNCglPcHRpbWl6ZXISGQoVT1BUSU1JWkVSX1VOU1BFQ0lGSUVEEAASEgoOT1BUSU1JWkVSX0FEQU0QARIRCg1PUFRJTUlaRVJfU0dEEAIqYQoNTWlzc2luZ1ZhbHVlcxIeChpNSVNTSU5HX1ZBTFVFU19VTlNQRUNJRklFRBAAEhcKE01JU1NJTkdfVkFMVUVTX01FQU4QARIXChNNSVNTSU5HX1ZBTFVFU19aRVJPEAIqmgEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIVChFKT0JfU1RBVEVfUlVOTklORxACEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQAxIUChBKT0JfU1RBVEVfRkFJTEVEEAQSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAFMsYDCg9UcmFpbmluZ1NlcnZpY2USVAoJU3VibWl0Sm9iEiIuc2VhbS50cmFpbmluZy52MS5TdWJtaXRKb2JSZXF1ZXN0GiMuc2VhbS50cmFpbmluZy52MS5TdWJtaXRKb2JSZXNwb25zZRJQCgZHZXRKb2ISHy5zZWFtLnRyYWluaW5nLnYxLkdldEpvYlJlcXVlc3QaIC5zZWFtLnRyYWluaW5nLnYxLkdldEpvYlJlc3BvbnNlIgOQAgESVgoITGlzdEpvYnMSIS5zZWFtLnRyYWluaW5nLnYxLkxpc3RKb2JzUmVxdWVzdBoiLnNlYW0udHJhaW5pbmcudjEuTGlzdEpvYnNSZXNwb25zZSIDkAIBElkKCUNhbmNlbEpvYhIiLnNlYW0udHJhaW5pbmcudjEuQ2FuY2VsSm9iUmVxdWVzdBojLnNlYW0udHJhaW5pbmcudjEuQ2FuY2VsSm9iUmVzcG9uc2UiA5ACAhJYCghXYXRjaEpvYhIhLnNlYW0udHJhaW5pbmcudjEuV2F0Y2hKb2JSZXF1ZXN0GiIuc2VhbS50cmFpbmluZy52MS5XYXRjaEpvYlJlc3BvbnNlIgOQAgEwAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_seam_datasets_v1_datasets]);
+  fileDesc("Ch9zZWFtL3RyYWluaW5nL3YxL3RyYWluaW5nLnByb3RvEhBzZWFtLnRyYWluaW5nLnYxIosBCgxEYXRhc2V0SW5wdXQSDwoHZGF0YXNldBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhQKDGxhYmVsX2NvbHVtbhgDIAEoCRIXCg9mZWF0dXJlX2NvbHVtbnMYBCADKAkSKgoFc3BsaXQYBSABKAsyGy5zZWFtLmRhdGFzZXRzLnYxLlNwbGl0U3BlYyJkCglNb2RlbFNwZWMSFAoMaGlkZGVuX3VuaXRzGAEgAygFEjAKCmFjdGl2YXRpb24YAiABKA4yHC5zZWFtLnRyYWluaW5nLnYxLkFjdGl2YXRpb24SDwoHZHJvcG91dBgDIAEoASIxCg1FYXJseVN0b3BwaW5nEg4KBm1ldHJpYxgBIAEoCRIQCghwYXRpZW5jZRgCIAEoBSL7AQoOVHJhaW5pbmdQYXJhbXMSLgoJb3B0aW1pemVyGAEgASgOMhsuc2VhbS50cmFpbmluZy52MS5PcHRpbWl6ZXISFQoNbGVhcm5pbmdfcmF0ZRgCIAEoARIOCgZlcG9jaHMYAyABKAUSEgoKYmF0Y2hfc2l6ZRgEIAEoBRI3Cg5lYXJseV9zdG9wcGluZxgFIAEoCzIfLnNlYW0udHJhaW5pbmcudjEuRWFybHlTdG9wcGluZxIMCgRzZWVkGAYgASgEEjcKDm1pc3NpbmdfdmFsdWVzGAcgASgOMh8uc2VhbS50cmFpbmluZy52MS5NaXNzaW5nVmFsdWVzIkYKDFJlZ2lzdHJhdGlvbhISCgptb2RlbF9uYW1lGAEgASgJEg0KBWFsaWFzGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJItIBChNGZWF0dXJlU2VydmljZUlucHV0EhcKD2ZlYXR1cmVfc2VydmljZRgBIAEoCRIWCg5lbnRpdHlfZGF0YXNldBgCIAEoCRIWCg5lbnRpdHlfdmVyc2lvbhgDIAEoCRIYChB0aW1lc3RhbXBfY29sdW1uGAQgASgJEhQKDGxhYmVsX2NvbHVtbhgFIAEoCRIWCg5vdXRwdXRfZGF0YXNldBgGIAEoCRIqCgVzcGxpdBgHIAEoCzIbLnNlYW0uZGF0YXNldHMudjEuU3BsaXRTcGVjIq8CCgdKb2JTcGVjEi8KB2RhdGFzZXQYASABKAsyHi5zZWFtLnRyYWluaW5nLnYxLkRhdGFzZXRJbnB1dBIkCgR0YXNrGAIgASgOMhYuc2VhbS50cmFpbmluZy52MS5UYXNrEioKBW1vZGVsGAMgASgLMhsuc2VhbS50cmFpbmluZy52MS5Nb2RlbFNwZWMSMgoIdHJhaW5pbmcYBCABKAsyIC5zZWFtLnRyYWluaW5nLnYxLlRyYWluaW5nUGFyYW1zEjQKDHJlZ2lzdHJhdGlvbhgFIAEoCzIeLnNlYW0udHJhaW5pbmcudjEuUmVnaXN0cmF0aW9uEjcKCGZlYXR1cmVzGAYgASgLMiUuc2VhbS50cmFpbmluZy52MS5GZWF0dXJlU2VydmljZUlucHV0ItEBCgxFcG9jaE1ldHJpY3MSDQoFZXBvY2gYASABKAUSPAoHbWV0cmljcxgCIAMoCzIrLnNlYW0udHJhaW5pbmcudjEuRXBvY2hNZXRyaWNzLk1ldHJpY3NFbnRyeRIaChJzYW1wbGVzX3Blcl9zZWNvbmQYAyABKAESKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEitAUKA0pvYhIKCgJpZBgBIAEoCRInCgRzcGVjGAIgASgLMhkuc2VhbS50cmFpbmluZy52MS5Kb2JTcGVjEikKBXN0YXRlGAMgASgOMhouc2VhbS50cmFpbmluZy52MS5Kb2JTdGF0ZRIOCgZyZWFzb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9kYXRhc2V0X3ZlcnNpb24YCCABKAkSLgoGZXBvY2hzGAkgAygLMh4uc2VhbS50cmFpbmluZy52MS5FcG9jaE1ldHJpY3MSPAoMdGVzdF9tZXRyaWNzGAogAygLMiYuc2VhbS50cmFpbmluZy52MS5Kb2IuVGVzdE1ldHJpY3NFbnRyeRIPCgdiYWNrZW5kGAsgASgJEhoKEnNhbXBsZXNfcGVyX3NlY29uZBgMIAEoARIVCg1tb2RlbF92ZXJzaW9uGA0gASgJEhAKCGF0dGVtcHRzGA4gASgFEhgKEGNoZWNrcG9pbnRfZXBvY2gYDyABKAUSGQoRb25ueF9tYXhfYWJzX2RpZmYYECABKAESKwoEcm93cxgRIAEoCzIdLnNlYW0uZGF0YXNldHMudjEuU3BsaXRDb3VudHMSEAoIcmV2aXNpb24YEiABKAMSGQoRY2hlY2twb2ludF9zaGEyNTYYEyABKAkSDgoGd29ya2VyGBQgASgJGjIKEFRlc3RNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASI7ChBTdWJtaXRKb2JSZXF1ZXN0EicKBHNwZWMYASABKAsyGS5zZWFtLnRyYWluaW5nLnYxLkpvYlNwZWMiNwoRU3VibWl0Sm9iUmVzcG9uc2USIgoDam9iGAEgASgLMhUuc2VhbS50cmFpbmluZy52MS5Kb2IiGwoNR2V0Sm9iUmVxdWVzdBIKCgJpZBgBIAEoCSI0Cg5HZXRKb2JSZXNwb25zZRIiCgNqb2IYASABKAsyFS5zZWFtLnRyYWluaW5nLnYxLkpvYiJ3Cg9MaXN0Sm9ic1JlcXVlc3QSKQoFc3RhdGUYASABKA4yGi5zZWFtLnRyYWluaW5nLnYxLkpvYlN0YXRlEhIKCm1vZGVsX25hbWUYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiUAoQTGlzdEpvYnNSZXNwb25zZRIjCgRqb2JzGAEgAygLMhUuc2VhbS50cmFpbmluZy52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIh4KEENhbmNlbEpvYlJlcXVlc3QSCgoCaWQYASABKAkiNwoRQ2FuY2VsSm9iUmVzcG9uc2USIgoDam9iGAEgASgLMhUuc2VhbS50cmFpbmluZy52MS5Kb2IiHQoPV2F0Y2hKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIowBCg5Kb2JTdGF0ZUNoYW5nZRIpCgVzdGF0ZRgBIAEoDjIaLnNlYW0udHJhaW5pbmcudjEuSm9iU3RhdGUSDgoGcmVhc29uGAIgASgJEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkikQEKEFdhdGNoSm9iUmVzcG9uc2USMQoFc3RhdGUYASABKAsyIC5zZWFtLnRyYWluaW5nLnYxLkpvYlN0YXRlQ2hhbmdlSAASLwoFZXBvY2gYAiABKAsyHi5zZWFtLnRyYWluaW5nLnYxLkVwb2NoTWV0cmljc0gAEhAKCHJlcGxheWVkGAMgASgIQgcKBWV2ZW50KnUKBFRhc2sSFAoQVEFTS19VTlNQRUNJRklFRBAAEh4KGlRBU0tfQklOQVJZX0NMQVNTSUZJQ0FUSU9OEAESIgoeVEFTS19NVUxUSUNMQVNTX0NMQVNTSUZJQ0FUSU9OEAISEwoPVEFTS19SRUdSRVNTSU9OEAMqagoKQWN0aXZhdGlvbhIaChZBQ1RJVkFUSU9OX1VOU1BFQ0lGSUVEEAASEwoPQUNUSVZBVElPTl9SRUxVEAESEwoPQUNUSVZBVElPTl9UQU5IEAISFgoSQUNUSVZBVElPTl9TSUdNT0lEEAMqTQoJT3B0aW1pemVyEhkKFU9QVElNSVpFUl9VTlNQRUNJRklFRBAAEhIKDk9QVElNSVpFUl9BREFNEAESEQoNT1BUSU1JWkVSX1NHRBACKmEKDU1pc3NpbmdWYWx1ZXMSHgoaTUlTU0lOR19WQUxVRVNfVU5TUEVDSUZJRUQQABIXChNNSVNTSU5HX1ZBTFVFU19NRUFOEAESFwoTTUlTU0lOR19WQUxVRVNfWkVSTxACKpoBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RBVEVfUVVFVUVEEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RBVEVfU1VDQ0VFREVEEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBTLGAwoPVHJhaW5pbmdTZXJ2aWNlElQKCVN1Ym1pdEpvYhIiLnNlYW0udHJhaW5pbmcudjEuU3VibWl0Sm9iUmVxdWVzdBojLnNlYW0udHJhaW5pbmcudjEuU3VibWl0Sm9iUmVzcG9uc2USUAoGR2V0Sm9iEh8uc2VhbS50cmFpbmluZy52MS5HZXRKb2JSZXF1ZXN0GiAuc2VhbS50cmFpbmluZy52MS5HZXRKb2JSZXNwb25zZSIDkAIBElYKCExpc3RKb2JzEiEuc2VhbS50cmFpbmluZy52MS5MaXN0Sm9ic1JlcXVlc3QaIi5zZWFtLnRyYWluaW5nLnYxLkxpc3RKb2JzUmVzcG9uc2UiA5ACARJZCglDYW5jZWxKb2ISIi5zZWFtLnRyYWluaW5nLnYxLkNhbmNlbEpvYlJlcXVlc3QaIy5zZWFtLnRyYWluaW5nLnYxLkNhbmNlbEpvYlJlc3BvbnNlIgOQAgISWAoIV2F0Y2hKb2ISIS5zZWFtLnRyYWluaW5nLnYxLldhdGNoSm9iUmVxdWVzdBoiLnNlYW0udHJhaW5pbmcudjEuV2F0Y2hKb2JSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_seam_datasets_v1_datasets]);
 
 /**
  * DatasetInput names the training data: a dataset version and its columns. The version's
@@ -231,13 +231,83 @@ export const RegistrationSchema: GenMessage<Registration> = /*@__PURE__*/
   messageDesc(file_seam_training_v1_training, 4);
 
 /**
- * JobSpec is everything a job needs.
+ * FeatureServiceInput names training data built by the feature store: before training, the
+ * job joins a feature service's features point-in-time correct onto an entity dataset
+ * version (GetHistoricalFeatures), records the joined version as its dataset, and trains on
+ * it with the feature service's features as inputs.
+ *
+ * @generated from message seam.training.v1.FeatureServiceInput
+ */
+export type FeatureServiceInput = Message<"seam.training.v1.FeatureServiceInput"> & {
+  /**
+   * Feature service whose features are the model's inputs; it must exist at submit time.
+   *
+   * @generated from field: string feature_service = 1;
+   */
+  featureService: string;
+
+  /**
+   * Dataset of the entity rows: the join keys of the service's views, a timestamp column,
+   * and the label column.
+   *
+   * @generated from field: string entity_dataset = 2;
+   */
+  entityDataset: string;
+
+  /**
+   * Version id of the entity dataset; the latest version (at submit time) when empty.
+   *
+   * @generated from field: string entity_version = 3;
+   */
+  entityVersion: string;
+
+  /**
+   * The entity rows' timestamp column (COLUMN_TYPE_TIMESTAMP); "event_timestamp" when empty.
+   *
+   * @generated from field: string timestamp_column = 4;
+   */
+  timestampColumn: string;
+
+  /**
+   * The column of the entity dataset to predict: string, bool or int64 for classification;
+   * int64 or float64 for regression.
+   *
+   * @generated from field: string label_column = 5;
+   */
+  labelColumn: string;
+
+  /**
+   * Dataset the joined version is stored in (created when missing); "<model_name>-training"
+   * (the registration's model name) when empty.
+   *
+   * @generated from field: string output_dataset = 6;
+   */
+  outputDataset: string;
+
+  /**
+   * The split recorded on the joined version; required (at least some train and validation rows).
+   *
+   * @generated from field: seam.datasets.v1.SplitSpec split = 7;
+   */
+  split?: SplitSpec | undefined;
+};
+
+/**
+ * Describes the message seam.training.v1.FeatureServiceInput.
+ * Use `create(FeatureServiceInputSchema)` to create a new message.
+ */
+export const FeatureServiceInputSchema: GenMessage<FeatureServiceInput> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 5);
+
+/**
+ * JobSpec is everything a job needs. Exactly one of dataset and features names the data;
+ * once a features job has joined its data, dataset names the joined version too.
  *
  * @generated from message seam.training.v1.JobSpec
  */
 export type JobSpec = Message<"seam.training.v1.JobSpec"> & {
   /**
-   * The data.
+   * The data: a dataset version.
    *
    * @generated from field: seam.training.v1.DatasetInput dataset = 1;
    */
@@ -270,6 +340,13 @@ export type JobSpec = Message<"seam.training.v1.JobSpec"> & {
    * @generated from field: seam.training.v1.Registration registration = 5;
    */
   registration?: Registration | undefined;
+
+  /**
+   * The data: a feature service joined onto an entity dataset version by the feature store.
+   *
+   * @generated from field: seam.training.v1.FeatureServiceInput features = 6;
+   */
+  features?: FeatureServiceInput | undefined;
 };
 
 /**
@@ -277,7 +354,7 @@ export type JobSpec = Message<"seam.training.v1.JobSpec"> & {
  * Use `create(JobSpecSchema)` to create a new message.
  */
 export const JobSpecSchema: GenMessage<JobSpec> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 5);
+  messageDesc(file_seam_training_v1_training, 6);
 
 /**
  * EpochMetrics are one epoch's figures.
@@ -320,7 +397,7 @@ export type EpochMetrics = Message<"seam.training.v1.EpochMetrics"> & {
  * Use `create(EpochMetricsSchema)` to create a new message.
  */
 export const EpochMetricsSchema: GenMessage<EpochMetrics> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 6);
+  messageDesc(file_seam_training_v1_training, 7);
 
 /**
  * Job is one training job.
@@ -336,7 +413,8 @@ export type Job = Message<"seam.training.v1.Job"> & {
   id: string;
 
   /**
-   * The spec as submitted (dataset version resolved to an id).
+   * The spec as submitted (dataset and entity versions resolved to ids, defaults filled
+   * in); a features job's spec gains dataset, naming the joined version, once joined.
    *
    * @generated from field: seam.training.v1.JobSpec spec = 2;
    */
@@ -378,7 +456,8 @@ export type Job = Message<"seam.training.v1.Job"> & {
   endTime?: Timestamp | undefined;
 
   /**
-   * The dataset version trained on ("dataset@id").
+   * The dataset version trained on ("dataset@id"); for a features job, the joined
+   * version, set once the job has joined its data.
    *
    * @generated from field: string dataset_version = 8;
    */
@@ -441,7 +520,7 @@ export type Job = Message<"seam.training.v1.Job"> & {
   onnxMaxAbsDiff: number;
 
   /**
-   * Rows in the train, validation and test splits.
+   * Rows in the train, validation and test splits (for a features job, once joined).
    *
    * @generated from field: seam.datasets.v1.SplitCounts rows = 17;
    */
@@ -460,6 +539,13 @@ export type Job = Message<"seam.training.v1.Job"> & {
    * @generated from field: string checkpoint_sha256 = 19;
    */
   checkpointSha256: string;
+
+  /**
+   * The process running (or that last ran) the job, "host:pid".
+   *
+   * @generated from field: string worker = 20;
+   */
+  worker: string;
 };
 
 /**
@@ -467,7 +553,7 @@ export type Job = Message<"seam.training.v1.Job"> & {
  * Use `create(JobSchema)` to create a new message.
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 7);
+  messageDesc(file_seam_training_v1_training, 8);
 
 /**
  * SubmitJobRequest carries the spec.
@@ -488,7 +574,7 @@ export type SubmitJobRequest = Message<"seam.training.v1.SubmitJobRequest"> & {
  * Use `create(SubmitJobRequestSchema)` to create a new message.
  */
 export const SubmitJobRequestSchema: GenMessage<SubmitJobRequest> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 8);
+  messageDesc(file_seam_training_v1_training, 9);
 
 /**
  * SubmitJobResponse carries the queued job.
@@ -509,7 +595,7 @@ export type SubmitJobResponse = Message<"seam.training.v1.SubmitJobResponse"> & 
  * Use `create(SubmitJobResponseSchema)` to create a new message.
  */
 export const SubmitJobResponseSchema: GenMessage<SubmitJobResponse> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 9);
+  messageDesc(file_seam_training_v1_training, 10);
 
 /**
  * GetJobRequest names a job.
@@ -530,7 +616,7 @@ export type GetJobRequest = Message<"seam.training.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 10);
+  messageDesc(file_seam_training_v1_training, 11);
 
 /**
  * GetJobResponse carries the job.
@@ -551,7 +637,7 @@ export type GetJobResponse = Message<"seam.training.v1.GetJobResponse"> & {
  * Use `create(GetJobResponseSchema)` to create a new message.
  */
 export const GetJobResponseSchema: GenMessage<GetJobResponse> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 11);
+  messageDesc(file_seam_training_v1_training, 12);
 
 /**
  * ListJobsRequest filters and pages the jobs.
@@ -593,7 +679,7 @@ export type ListJobsRequest = Message<"seam.training.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 12);
+  messageDesc(file_seam_training_v1_training, 13);
 
 /**
  * ListJobsResponse is one page of jobs.
@@ -621,7 +707,7 @@ export type ListJobsResponse = Message<"seam.training.v1.ListJobsResponse"> & {
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 13);
+  messageDesc(file_seam_training_v1_training, 14);
 
 /**
  * CancelJobRequest names the job to cancel.
@@ -642,7 +728,7 @@ export type CancelJobRequest = Message<"seam.training.v1.CancelJobRequest"> & {
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 14);
+  messageDesc(file_seam_training_v1_training, 15);
 
 /**
  * CancelJobResponse carries the job after the cancel.
@@ -663,7 +749,7 @@ export type CancelJobResponse = Message<"seam.training.v1.CancelJobResponse"> & 
  * Use `create(CancelJobResponseSchema)` to create a new message.
  */
 export const CancelJobResponseSchema: GenMessage<CancelJobResponse> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 15);
+  messageDesc(file_seam_training_v1_training, 16);
 
 /**
  * WatchJobRequest names the job to watch.
@@ -684,7 +770,7 @@ export type WatchJobRequest = Message<"seam.training.v1.WatchJobRequest"> & {
  * Use `create(WatchJobRequestSchema)` to create a new message.
  */
 export const WatchJobRequestSchema: GenMessage<WatchJobRequest> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 16);
+  messageDesc(file_seam_training_v1_training, 17);
 
 /**
  * JobStateChange is a job entering a state.
@@ -726,7 +812,7 @@ export type JobStateChange = Message<"seam.training.v1.JobStateChange"> & {
  * Use `create(JobStateChangeSchema)` to create a new message.
  */
 export const JobStateChangeSchema: GenMessage<JobStateChange> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 17);
+  messageDesc(file_seam_training_v1_training, 18);
 
 /**
  * WatchJobResponse is one event of a job.
@@ -770,7 +856,7 @@ export type WatchJobResponse = Message<"seam.training.v1.WatchJobResponse"> & {
  * Use `create(WatchJobResponseSchema)` to create a new message.
  */
 export const WatchJobResponseSchema: GenMessage<WatchJobResponse> = /*@__PURE__*/
-  messageDesc(file_seam_training_v1_training, 18);
+  messageDesc(file_seam_training_v1_training, 19);
 
 /**
  * Task is what the model predicts.
@@ -988,8 +1074,9 @@ export const JobStateSchema: GenEnum<JobState> = /*@__PURE__*/
  */
 export const TrainingService: GenService<{
   /**
-   * SubmitJob validates a job spec against its dataset (columns, label, splits) and
-   * queues the job. INVALID_ARGUMENT names the field; nothing is queued then.
+   * SubmitJob validates a job spec against its dataset (columns, label, splits), or a
+   * features job against its feature service and entity dataset, and queues the job.
+   * INVALID_ARGUMENT names the field; nothing is queued then.
    *
    * @generated from rpc seam.training.v1.TrainingService.SubmitJob
    */
