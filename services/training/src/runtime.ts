@@ -6,13 +6,16 @@ import type { Stores } from "@seam/kit/storage";
 import { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
+import type { SweepSchema } from "@seam/proto/seam/training/v1/training_pb";
 import type { TrainingConfig } from "./config.js";
 import { JobStore } from "./jobs/job-store.js";
+import type { RecordStore } from "./jobs/record-store.js";
 import { BullJobQueue } from "./runner/bull-queue.js";
 import type { TrainingExecutor } from "./runner/executor.js";
 import { embeddedQueue, type JobQueue } from "./runner/job-queue.js";
 import { JobRunner } from "./runner/job-runner.js";
 import { ThreadExecutor } from "./runner/thread-executor.js";
+import { SweepRunner, sweepStore } from "./sweeps/sweep-runner.js";
 
 /** What a training process runs on: jobs, the queue, a runner and the clients it calls. */
 export interface TrainingRuntime {
@@ -22,6 +25,8 @@ export interface TrainingRuntime {
   readonly datasets: Client<typeof DatasetService>;
   readonly features: Client<typeof FeatureStoreService>;
   /** Embedded: this process owns the jobs (unfinished ones are requeued at start). */
+  /** Sweeps and the controllers this process runs (the service process drives the sweeps it creates). */
+  readonly sweeps: { readonly store: RecordStore<typeof SweepSchema>; readonly runner: SweepRunner };
   readonly embedded: boolean;
   /** Stops taking jobs, lets running ones go (they resume elsewhere or at the next start), closes the clients. */
   close(): Promise<void>;
@@ -44,12 +49,13 @@ export function createTrainingRuntime(
   const datasets = createClient(DatasetService, datasetsTransport);
   const features = createClient(FeatureStoreService, featuresTransport);
   const jobs = new JobStore(stores.meta);
+  const registry = createClient(ModelRegistryService, registryTransport);
   const runner = new JobRunner({
     jobs,
     events: stores.events,
     blobs: stores.blobs,
     datasets,
-    registry: createClient(ModelRegistryService, registryTransport),
+    registry,
     features,
     executor,
     logger,
@@ -75,14 +81,26 @@ export function createTrainingRuntime(
   } else {
     queue = embeddedQueue(runner);
   }
+  const sweepsStore = sweepStore(stores.meta);
+  const sweepRunner = new SweepRunner({
+    sweeps: sweepsStore,
+    jobs,
+    queue,
+    events: stores.events,
+    blobs: stores.blobs,
+    registry,
+    logger,
+  });
   return {
     jobs,
     queue,
     runner,
     datasets,
     features,
+    sweeps: { store: sweepsStore, runner: sweepRunner },
     embedded: bull === undefined,
     async close() {
+      await sweepRunner.close();
       await runner.close();
       await bull?.close();
       datasetsTransport.close();

@@ -38,6 +38,7 @@ export async function startTrainingServer(
       queue: runtime.queue,
       datasets: runtime.datasets,
       features: runtime.features,
+      sweeps: runtime.sweeps,
       logger,
     }),
   );
@@ -45,6 +46,8 @@ export async function startTrainingServer(
   if (runtime.embedded) {
     const recovered = await runtime.runner.recover();
     if (recovered > 0) logger.info({ jobs: recovered }, "requeued unfinished jobs");
+    const sweeps = await runtime.sweeps.runner.recover();
+    if (sweeps > 0) logger.info({ sweeps }, "drives the running sweeps again");
   }
   return { server, port, runner: runtime.runner, close: () => runtime.close() };
 }

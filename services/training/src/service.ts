@@ -1,4 +1,4 @@
-import { create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { clone, create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { nextOrAbort } from "@seam/kit/async";
@@ -11,25 +11,40 @@ import type { FeatureStoreService } from "@seam/proto/seam/features/v1/features_
 import {
   type CancelJobRequest,
   type CancelJobResponseSchema,
+  type CancelSweepRequest,
+  type CancelSweepResponseSchema,
+  type CreateSweepRequest,
+  type CreateSweepResponseSchema,
+  Direction,
   type GetJobRequest,
   type GetJobResponseSchema,
+  type GetSweepRequest,
+  type GetSweepResponseSchema,
   type Job,
   JobSchema,
   type JobSpec,
   JobState,
   type ListJobsRequest,
   type ListJobsResponseSchema,
+  type ListSweepsRequest,
+  type ListSweepsResponseSchema,
   type SubmitJobRequest,
   type SubmitJobResponseSchema,
+  SweepSchema,
+  SweepSpecSchema,
+  SweepState,
   type TrainingService,
   type WatchJobRequest,
   type WatchJobResponseSchema,
 } from "@seam/proto/seam/training/v1/training_pb";
 import { publishJob, subscribeJob } from "./jobs/events.js";
 import { checkFeatureInput } from "./jobs/feature-input.js";
-import { isJobId, type JobStore, newJobId } from "./jobs/job-store.js";
-import { normalizeSpec, resolveColumns } from "./jobs/validate-spec.js";
+import { isJobId, type JobStore, newJobId, newRecordId } from "./jobs/job-store.js";
+import type { RecordStore } from "./jobs/record-store.js";
+import { lowerIsBetter, normalizeSpec, resolveColumns, stoppingMetrics } from "./jobs/validate-spec.js";
 import type { JobQueue } from "./runner/job-queue.js";
+import type { SweepRunner } from "./sweeps/sweep-runner.js";
+import { expandTrials, trialSpec } from "./sweeps/trials.js";
 
 type Init<S extends DescMessage> = MessageInitShape<S>;
 type WatchEvent = Init<typeof WatchJobResponseSchema>;
@@ -42,6 +57,8 @@ export interface TrainingDeps {
   readonly datasets: Client<typeof DatasetService>;
   /** The feature store: a features job's feature service is checked against it. */
   readonly features: Client<typeof FeatureStoreService>;
+  /** Where sweeps are kept, and who drives them. */
+  readonly sweeps: { readonly store: RecordStore<typeof SweepSchema>; readonly runner: SweepRunner };
   readonly logger?: Logger;
 }
 
@@ -145,6 +162,97 @@ export class TrainingServiceImpl implements ServiceImpl<typeof TrainingService> 
     return { job };
   }
 
+  async createSweep(
+    req: CreateSweepRequest,
+    ctx: HandlerContext,
+  ): Promise<Init<typeof CreateSweepResponseSchema>> {
+    if (req.spec === undefined) throw new InvalidArgumentError("spec is required");
+    const spec = clone(SweepSpecSchema, req.spec);
+    const base = normalizeSpec(spec.base);
+    if (base.features === undefined) {
+      const version = await this.resolveDataset(base, ctx.signal);
+      if (base.dataset !== undefined) base.dataset.version = version.id; // every trial trains on the same version
+    } else {
+      await checkFeatureInput(base, this.deps, ctx.signal);
+    }
+    spec.base = base;
+    if (spec.objective === "") spec.objective = "val_loss";
+    const allowed = stoppingMetrics(base.task).filter((m) => m.startsWith("val_"));
+    if (!allowed.includes(spec.objective)) {
+      throw new InvalidArgumentError(
+        `spec.objective must be one of ${allowed.join(", ")}, got ${JSON.stringify(spec.objective)}`,
+      );
+    }
+    if (spec.direction === Direction.UNSPECIFIED) {
+      spec.direction = lowerIsBetter(spec.objective) ? Direction.MINIMIZE : Direction.MAXIMIZE;
+    }
+    if (spec.parallelism === 0) spec.parallelism = 2;
+    if (!(spec.parallelism >= 1 && spec.parallelism <= 16)) {
+      throw new InvalidArgumentError(`spec.parallelism must be between 1 and 16, got ${spec.parallelism}`);
+    }
+    if (spec.medianStoppingMinEpochs === 0) spec.medianStoppingMinEpochs = 5;
+    if (spec.medianStoppingMinEpochs < 1)
+      throw new InvalidArgumentError("spec.median_stopping_min_epochs must be at least 1");
+    // Every trial's spec is checked now, so a bad value fails the create, not a trial later.
+    const trials = expandTrials(spec).map((parameters, i) => {
+      trialSpec(base, parameters, i + 1);
+      return { number: i + 1, parameters, state: JobState.QUEUED };
+    });
+    const id = newRecordId("sweep");
+    const sweep = create(SweepSchema, {
+      id,
+      spec,
+      state: SweepState.RUNNING,
+      trials,
+      createTime: timestampNow(),
+    });
+    await this.deps.sweeps.store.create(id, sweep);
+    this.deps.sweeps.runner.start(id);
+    this.logger.info({ sweep: id, trials: trials.length }, "sweep started");
+    return { sweep };
+  }
+
+  async getSweep(req: GetSweepRequest): Promise<Init<typeof GetSweepResponseSchema>> {
+    return { sweep: await this.deps.sweeps.store.get(checkSweepId(req.id)) };
+  }
+
+  async listSweeps(req: ListSweepsRequest): Promise<Init<typeof ListSweepsResponseSchema>> {
+    const size = pageSizeOf(req.pageSize);
+    const after = decodePageToken(req.pageToken, "s1:", (id) => SWEEP_ID.test(id));
+    const sweeps = await this.deps.sweeps.store.list(size + 1, after, () => true);
+    const page = sweeps.slice(0, size);
+    return {
+      sweeps: page,
+      nextPageToken: sweeps.length > size ? encodePageToken("s1:", page[page.length - 1]?.id ?? "") : "",
+    };
+  }
+
+  async cancelSweep(req: CancelSweepRequest): Promise<Init<typeof CancelSweepResponseSchema>> {
+    const id = checkSweepId(req.id);
+    const sweep = await this.deps.sweeps.store.update(id, (s) => {
+      if (s.state === SweepState.CANCELLED) return false;
+      if (s.state !== SweepState.RUNNING) throw new FailedPreconditionError(`sweep ${id} has already ended`);
+      s.state = SweepState.CANCELLED;
+      s.reason = "cancelled by a client";
+      s.endTime = timestampNow();
+      return true;
+    });
+    // Its trials still queued or running stop too.
+    for (const trial of sweep.trials) {
+      if (trial.jobId === "") continue;
+      const job = await this.deps.jobs.update(trial.jobId, (j) => {
+        if (TERMINAL.has(j.state)) return false;
+        j.state = JobState.CANCELLED;
+        j.reason = `its sweep ${id} was cancelled`;
+        j.endTime = timestampNow();
+        return true;
+      });
+      await this.deps.queue.cancel(trial.jobId);
+      await publishJob(this.deps.events, job);
+    }
+    return { sweep };
+  }
+
   async *watchJob(req: WatchJobRequest, ctx: HandlerContext): AsyncGenerator<WatchEvent> {
     const id = checkJobId(req.id);
     // Subscribe before reading the job, so nothing between the read and the feed is lost.
@@ -245,6 +353,14 @@ function* eventsSince(
       replayed,
     };
   }
+}
+
+const SWEEP_ID = /^sweep-[0-9a-z]{9}-[0-9a-f]{6}$/;
+
+function checkSweepId(id: string): string {
+  if (id === "") throw new InvalidArgumentError("id is required");
+  if (!SWEEP_ID.test(id)) throw new NotFoundError(`sweep ${id} not found`);
+  return id;
 }
 
 function checkJobId(id: string): string {

@@ -1,15 +1,20 @@
 import { randomBytes } from "node:crypto";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { NotFoundError } from "@seam/kit/errors";
-import { commitWithRetry, type MetaStore, scanPrefix } from "@seam/kit/storage";
+import type { MetaStore } from "@seam/kit/storage";
 import { type Job, JobSchema } from "@seam/proto/seam/training/v1/training_pb";
+import { RecordStore } from "./record-store.js";
 
 // Key layout inside the training namespace of the shared MetaStore:
-//   j/<id>    Job (ids start with a base36 time, so reverse key order is newest first)
+//   j/<id>    Job        s/<id>    Sweep
+// (ids start with a base36 time, so reverse key order is newest first)
 
-/** A new job id: "job-" + base36 milliseconds (fixed width, so ids sort by time) + random. */
+/** A new id: `<kind>-` + base36 milliseconds (fixed width, so ids sort by time) + random. */
+export function newRecordId(kind: "job" | "sweep", now = Date.now()): string {
+  return `${kind}-${now.toString(36).padStart(9, "0")}-${randomBytes(3).toString("hex")}`;
+}
+
+/** A new job id. */
 export function newJobId(now = Date.now()): string {
-  return `job-${now.toString(36).padStart(9, "0")}-${randomBytes(3).toString("hex")}`;
+  return newRecordId("job", now);
 }
 
 const JOB_ID = /^job-[0-9a-z]{9}-[0-9a-f]{6}$/;
@@ -19,79 +24,41 @@ export function isJobId(id: string): boolean {
   return JOB_ID.test(id);
 }
 
-/** Jobs over the MetaStore; every update bumps the job's revision. */
+/** Jobs over the MetaStore; every update bumps the job's revision (watchers skip what they saw). */
 export class JobStore {
-  constructor(
-    private readonly meta: MetaStore,
-    private readonly ns = "training/",
-  ) {}
+  private readonly records: RecordStore<typeof JobSchema>;
 
-  private key(id: string): string {
-    return `${this.ns}j/${id}`;
+  constructor(meta: MetaStore, ns = "training/") {
+    this.records = new RecordStore(meta, JobSchema, `${ns}j/`, "job");
   }
 
   /** Stores a new job (revision 1). */
   async create(job: Job): Promise<Job> {
     job.revision = 1n;
-    const ok = await this.meta.commit({
-      checks: [{ key: this.key(job.id), expect: undefined }],
-      puts: [{ key: this.key(job.id), value: toBinary(JobSchema, job) }],
-    });
-    if (!ok) throw new Error(`job id ${job.id} is taken`);
-    return job;
+    return this.records.create(job.id, job);
   }
 
   /** The job; NotFoundError when absent. */
-  async get(id: string): Promise<Job> {
-    const bytes = await this.meta.get(this.key(id));
-    if (bytes === undefined) throw new NotFoundError(`job ${id} not found`);
-    return fromBinary(JobSchema, bytes);
+  get(id: string): Promise<Job> {
+    return this.records.get(id);
   }
 
-  /**
-   * Applies `change` to the current job and stores it (revision + 1), retrying when another
-   * writer got there first. `change` returns false to leave the job as it is.
-   */
-  async update(id: string, change: (job: Job) => boolean): Promise<Job> {
-    return commitWithRetry(this.meta, async () => {
-      const bytes = await this.meta.get(this.key(id));
-      if (bytes === undefined) throw new NotFoundError(`job ${id} not found`);
-      const job = fromBinary(JobSchema, bytes);
-      if (!change(job)) return { batch: undefined, result: job };
+  /** Applies `change` (false: no change) and stores the job with revision + 1. */
+  update(id: string, change: (job: Job) => boolean): Promise<Job> {
+    return this.records.update(id, (job) => {
+      if (!change(job)) return false;
       job.revision += 1n;
-      return {
-        batch: {
-          checks: [{ key: this.key(id), expect: bytes }],
-          puts: [{ key: this.key(id), value: toBinary(JobSchema, job) }],
-        },
-        result: job,
-      };
+      return true;
     });
   }
 
-  /** Jobs newest first, after the job `after` (exclusive), at most `limit`, filtered by `keep`. */
-  async list(limit: number, after: string | undefined, keep: (job: Job) => boolean): Promise<Job[]> {
-    const jobs: Job[] = [];
-    let cursor = after === undefined ? undefined : this.key(after);
-    for (;;) {
-      const entries = await this.meta.list({
-        prefix: `${this.ns}j/`,
-        reverse: true,
-        limit: 200,
-        ...(cursor === undefined ? {} : { after: cursor }),
-      });
-      for (const entry of entries) {
-        const job = fromBinary(JobSchema, entry.value);
-        if (keep(job)) jobs.push(job);
-        if (jobs.length === limit) return jobs;
-      }
-      if (entries.length < 200) return jobs;
-      cursor = entries[entries.length - 1]?.key;
-    }
+  /** Jobs newest first, after `after`, at most `limit`, filtered by `keep`. */
+  list(limit: number, after: string | undefined, keep: (job: Job) => boolean): Promise<Job[]> {
+    return this.records.list(limit, after, keep);
   }
 
   /** Every job (for recovery at start: the unfinished ones are requeued). */
-  async *all(): AsyncGenerator<Job> {
-    for await (const entry of scanPrefix(this.meta, `${this.ns}j/`)) yield fromBinary(JobSchema, entry.value);
+  all(): AsyncGenerator<Job> {
+    return this.records.all();
   }
 }

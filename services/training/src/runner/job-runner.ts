@@ -23,6 +23,7 @@ import { verifyOnnx } from "../onnx/verify.js";
 import { CancelledError, type TrainingExecutor, type TrainSettings, WorkerLostError } from "./executor.js";
 import { type LoadedData, loadData } from "./load-data.js";
 import { prepareFeatures } from "./prepare-features.js";
+import { registerModel } from "./register.js";
 
 /** This process, as jobs record who runs them. */
 const WORKER_ID = `${hostname()}:${process.pid}`;
@@ -230,7 +231,18 @@ export class JobRunner {
           `the ONNX export differs from TensorFlow.js by up to ${check.maxAbsDiff} on the validation rows (tolerance ${ONNX_TOLERANCE})`,
         );
       }
-      const modelVersion = await this.register(started, onnx, outcome.testMetrics);
+      // A sweep's trial keeps its model as a blob: the sweep registers only its best trial's.
+      const artifact = started.sweepId === "" ? undefined : (await this.deps.blobs.put([onnx])).sha256;
+      const modelVersion =
+        artifact === undefined
+          ? await registerModel(
+              this.deps.registry,
+              started,
+              onnx,
+              outcome.testMetrics,
+              started.spec?.registration,
+            )
+          : "";
       const done = await jobs.update(id, (j) => {
         if (j.state !== JobState.RUNNING || j.worker !== WORKER_ID) return false;
         j.state = JobState.SUCCEEDED;
@@ -241,6 +253,7 @@ export class JobRunner {
         j.samplesPerSecond = outcome.samplesPerSecond;
         j.onnxMaxAbsDiff = check.maxAbsDiff;
         j.modelVersion = modelVersion;
+        j.artifactSha256 = artifact ?? "";
         return true;
       });
       await this.dropCheckpoint(done);
@@ -328,38 +341,6 @@ export class JobRunner {
     for await (const part of this.deps.blobs.get(sha256)) parts.push(part);
     return Buffer.concat(parts);
   }
-
-  private async register(job: Job, onnx: Uint8Array, testMetrics: Record<string, number>): Promise<string> {
-    const spec = job.spec;
-    const registration = spec?.registration;
-    if (spec === undefined || registration === undefined)
-      throw new Error(`job ${job.id} has no registration`);
-    async function* upload() {
-      yield {
-        payload: {
-          case: "metadata" as const,
-          value: {
-            modelName: registration?.modelName ?? "",
-            createModel: true,
-            description: registration?.description ?? "",
-            metrics: Object.fromEntries(Object.entries(testMetrics).map(([k, v]) => [`test_${k}`, v])),
-            params: paramsOf(job),
-            lineage: {
-              datasetVersion: job.datasetVersion,
-              trainingJob: job.id,
-              featureService: spec?.features?.featureService ?? "",
-            },
-            alias: registration?.alias ?? "",
-          },
-        },
-      };
-      yield { payload: { case: "chunk" as const, value: onnx } };
-    }
-    const response = await this.deps.registry.uploadModelVersion(upload());
-    const version = response.version;
-    if (version === undefined) throw new Error("the registry returned no version");
-    return `${version.modelName}:${version.version}`;
-  }
 }
 
 /** The trainer settings a job's (normalized) spec says. */
@@ -396,25 +377,6 @@ export function settingsOf(job: Job): TrainSettings {
         }),
     seed: Number(training.seed % 2n ** 32n),
     missing: training.missingValues === MissingValues.ZERO ? "zero" : "mean",
-  };
-}
-
-function paramsOf(job: Job): Record<string, string> {
-  const s = settingsOf(job);
-  return {
-    task: s.task,
-    hidden_units: s.hiddenUnits.join(",") || "none",
-    activation: s.activation,
-    dropout: String(s.dropout),
-    optimizer: s.optimizer,
-    learning_rate: String(s.learningRate),
-    epochs: String(s.epochs),
-    batch_size: String(s.batchSize),
-    seed: String(s.seed),
-    missing_values: s.missing,
-    ...(s.earlyStopping === undefined
-      ? {}
-      : { early_stopping: `${s.earlyStopping.metric}/${s.earlyStopping.patience}` }),
   };
 }
 

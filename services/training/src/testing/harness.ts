@@ -20,6 +20,7 @@ import { embeddedQueue } from "../runner/job-queue.js";
 import { JobRunner } from "../runner/job-runner.js";
 import { ThreadExecutor } from "../runner/thread-executor.js";
 import { TrainingServiceImpl } from "../service.js";
+import { SweepRunner, sweepStore } from "../sweeps/sweep-runner.js";
 
 /** The real Iris data (150 rows) as CSV: sepal_length, sepal_width, petal_length, petal_width, species. */
 export function irisCsv(): string {
@@ -120,12 +121,23 @@ export async function startTestTraining(
     logger,
     concurrency: options.workers ?? 1,
   });
+  const queue = embeddedQueue(runner);
+  const sweepRunner = new SweepRunner({
+    sweeps: sweepStore(stores.meta),
+    jobs,
+    queue,
+    events: stores.events,
+    blobs: stores.blobs,
+    registry,
+    logger,
+  });
   const service = new TrainingServiceImpl({
     jobs,
     events: stores.events,
-    queue: embeddedQueue(runner),
+    queue,
     datasets,
     features,
+    sweeps: { store: sweepStore(stores.meta), runner: sweepRunner },
     logger,
   });
   const training = createClient(
@@ -153,6 +165,7 @@ export async function startTestTraining(
       return (await datasets.uploadDatasetVersion(stream())).version?.id ?? "";
     },
     async close() {
+      await sweepRunner.close();
       await runner.close();
       await online?.close();
       await stores.close();

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file seam/training/v1/training.proto.
  */
 export const file_seam_training_v1_training: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zZWFtL3RyYWluaW5nL3YxL3RyYWluaW5nLnByb3RvEhBzZWFtLnRyYWluaW5nLnYxIosBCgxEYXRhc2V0SW5wdXQSDwoHZGF0YXNldBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhQKDGxhYmVsX2NvbHVtbhgDIAEoCRIXCg9mZWF0dXJlX2NvbHVtbnMYBCADKAkSKgoFc3BsaXQYBSABKAsyGy5zZWFtLmRhdGFzZXRzLnYxLlNwbGl0U3BlYyJkCglNb2RlbFNwZWMSFAoMaGlkZGVuX3VuaXRzGAEgAygFEjAKCmFjdGl2YXRpb24YAiABKA4yHC5zZWFtLnRyYWluaW5nLnYxLkFjdGl2YXRpb24SDwoHZHJvcG91dBgDIAEoASIxCg1FYXJseVN0b3BwaW5nEg4KBm1ldHJpYxgBIAEoCRIQCghwYXRpZW5jZRgCIAEoBSL7AQoOVHJhaW5pbmdQYXJhbXMSLgoJb3B0aW1pemVyGAEgASgOMhsuc2VhbS50cmFpbmluZy52MS5PcHRpbWl6ZXISFQoNbGVhcm5pbmdfcmF0ZRgCIAEoARIOCgZlcG9jaHMYAyABKAUSEgoKYmF0Y2hfc2l6ZRgEIAEoBRI3Cg5lYXJseV9zdG9wcGluZxgFIAEoCzIfLnNlYW0udHJhaW5pbmcudjEuRWFybHlTdG9wcGluZxIMCgRzZWVkGAYgASgEEjcKDm1pc3NpbmdfdmFsdWVzGAcgASgOMh8uc2VhbS50cmFpbmluZy52MS5NaXNzaW5nVmFsdWVzIkYKDFJlZ2lzdHJhdGlvbhISCgptb2RlbF9uYW1lGAEgASgJEg0KBWFsaWFzGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJItIBChNGZWF0dXJlU2VydmljZUlucHV0EhcKD2ZlYXR1cmVfc2VydmljZRgBIAEoCRIWCg5lbnRpdHlfZGF0YXNldBgCIAEoCRIWCg5lbnRpdHlfdmVyc2lvbhgDIAEoCRIYChB0aW1lc3RhbXBfY29sdW1uGAQgASgJEhQKDGxhYmVsX2NvbHVtbhgFIAEoCRIWCg5vdXRwdXRfZGF0YXNldBgGIAEoCRIqCgVzcGxpdBgHIAEoCzIbLnNlYW0uZGF0YXNldHMudjEuU3BsaXRTcGVjIq8CCgdKb2JTcGVjEi8KB2RhdGFzZXQYASABKAsyHi5zZWFtLnRyYWluaW5nLnYxLkRhdGFzZXRJbnB1dBIkCgR0YXNrGAIgASgOMhYuc2VhbS50cmFpbmluZy52MS5UYXNrEioKBW1vZGVsGAMgASgLMhsuc2VhbS50cmFpbmluZy52MS5Nb2RlbFNwZWMSMgoIdHJhaW5pbmcYBCABKAsyIC5zZWFtLnRyYWluaW5nLnYxLlRyYWluaW5nUGFyYW1zEjQKDHJlZ2lzdHJhdGlvbhgFIAEoCzIeLnNlYW0udHJhaW5pbmcudjEuUmVnaXN0cmF0aW9uEjcKCGZlYXR1cmVzGAYgASgLMiUuc2VhbS50cmFpbmluZy52MS5GZWF0dXJlU2VydmljZUlucHV0ItEBCgxFcG9jaE1ldHJpY3MSDQoFZXBvY2gYASABKAUSPAoHbWV0cmljcxgCIAMoCzIrLnNlYW0udHJhaW5pbmcudjEuRXBvY2hNZXRyaWNzLk1ldHJpY3NFbnRyeRIaChJzYW1wbGVzX3Blcl9zZWNvbmQYAyABKAESKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEitAUKA0pvYhIKCgJpZBgBIAEoCRInCgRzcGVjGAIgASgLMhkuc2VhbS50cmFpbmluZy52MS5Kb2JTcGVjEikKBXN0YXRlGAMgASgOMhouc2VhbS50cmFpbmluZy52MS5Kb2JTdGF0ZRIOCgZyZWFzb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9kYXRhc2V0X3ZlcnNpb24YCCABKAkSLgoGZXBvY2hzGAkgAygLMh4uc2VhbS50cmFpbmluZy52MS5FcG9jaE1ldHJpY3MSPAoMdGVzdF9tZXRyaWNzGAogAygLMiYuc2VhbS50cmFpbmluZy52MS5Kb2IuVGVzdE1ldHJpY3NFbnRyeRIPCgdiYWNrZW5kGAsgASgJEhoKEnNhbXBsZXNfcGVyX3NlY29uZBgMIAEoARIVCg1tb2RlbF92ZXJzaW9uGA0gASgJEhAKCGF0dGVtcHRzGA4gASgFEhgKEGNoZWNrcG9pbnRfZXBvY2gYDyABKAUSGQoRb25ueF9tYXhfYWJzX2RpZmYYECABKAESKwoEcm93cxgRIAEoCzIdLnNlYW0uZGF0YXNldHMudjEuU3BsaXRDb3VudHMSEAoIcmV2aXNpb24YEiABKAMSGQoRY2hlY2twb2ludF9zaGEyNTYYEyABKAkSDgoGd29ya2VyGBQgASgJGjIKEFRlc3RNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASI7ChBTdWJtaXRKb2JSZXF1ZXN0EicKBHNwZWMYASABKAsyGS5zZWFtLnRyYWluaW5nLnYxLkpvYlNwZWMiNwoRU3VibWl0Sm9iUmVzcG9uc2USIgoDam9iGAEgASgLMhUuc2VhbS50cmFpbmluZy52MS5Kb2IiGwoNR2V0Sm9iUmVxdWVzdBIKCgJpZBgBIAEoCSI0Cg5HZXRKb2JSZXNwb25zZRIiCgNqb2IYASABKAsyFS5zZWFtLnRyYWluaW5nLnYxLkpvYiJ3Cg9MaXN0Sm9ic1JlcXVlc3QSKQoFc3RhdGUYASABKA4yGi5zZWFtLnRyYWluaW5nLnYxLkpvYlN0YXRlEhIKCm1vZGVsX25hbWUYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiUAoQTGlzdEpvYnNSZXNwb25zZRIjCgRqb2JzGAEgAygLMhUuc2VhbS50cmFpbmluZy52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIh4KEENhbmNlbEpvYlJlcXVlc3QSCgoCaWQYASABKAkiNwoRQ2FuY2VsSm9iUmVzcG9uc2USIgoDam9iGAEgASgLMhUuc2VhbS50cmFpbmluZy52MS5Kb2IiHQoPV2F0Y2hKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIowBCg5Kb2JTdGF0ZUNoYW5nZRIpCgVzdGF0ZRgBIAEoDjIaLnNlYW0udHJhaW5pbmcudjEuSm9iU3RhdGUSDgoGcmVhc29uGAIgASgJEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkikQEKEFdhdGNoSm9iUmVzcG9uc2USMQoFc3RhdGUYASABKAsyIC5zZWFtLnRyYWluaW5nLnYxLkpvYlN0YXRlQ2hhbmdlSAASLwoFZXBvY2gYAiABKAsyHi5zZWFtLnRyYWluaW5nLnYxLkVwb2NoTWV0cmljc0gAEhAKCHJlcGxheWVkGAMgASgIQgcKBWV2ZW50KnUKBFRhc2sSFAoQVEFTS19VTlNQRUNJRklFRBAAEh4KGlRBU0tfQklOQVJZX0NMQVNTSUZJQ0FUSU9OEAESIgoeVEFTS19NVUxUSUNMQVNTX0NMQVNTSUZJQ0FUSU9OEAISEwoPVEFTS19SRUdSRVNTSU9OEAMqagoKQWN0aXZhdGlvbhIaChZBQ1RJVkFUSU9OX1VOU1BFQ0lGSUVEEAASEwoPQUNUSVZBVElPTl9SRUxVEAESEwoPQUNUSVZBVElPTl9UQU5IEAISFgoSQUNUSVZBVElPTl9TSUdNT0lEEAMqTQoJT3B0aW1pemVyEhkKFU9QVElNSVpFUl9VTlNQRUNJRklFRBAAEhIKDk9QVElNSVpFUl9BREFNEAESEQoNT1BUSU1JWkVSX1NHRBACKmEKDU1pc3NpbmdWYWx1ZXMSHgoaTUlTU0lOR19WQUxVRVNfVU5TUEVDSUZJRUQQABIXChNNSVNTSU5HX1ZBTFVFU19NRUFOEAESFwoTTUlTU0lOR19WQUxVRVNfWkVSTxACKpoBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RBVEVfUVVFVUVEEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RBVEVfU1VDQ0VFREVEEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBTLGAwoPVHJhaW5pbmdTZXJ2aWNlElQKCVN1Ym1pdEpvYhIiLnNlYW0udHJhaW5pbmcudjEuU3VibWl0Sm9iUmVxdWVzdBojLnNlYW0udHJhaW5pbmcudjEuU3VibWl0Sm9iUmVzcG9uc2USUAoGR2V0Sm9iEh8uc2VhbS50cmFpbmluZy52MS5HZXRKb2JSZXF1ZXN0GiAuc2VhbS50cmFpbmluZy52MS5HZXRKb2JSZXNwb25zZSIDkAIBElYKCExpc3RKb2JzEiEuc2VhbS50cmFpbmluZy52MS5MaXN0Sm9ic1JlcXVlc3QaIi5zZWFtLnRyYWluaW5nLnYxLkxpc3RKb2JzUmVzcG9uc2UiA5ACARJZCglDYW5jZWxKb2ISIi5zZWFtLnRyYWluaW5nLnYxLkNhbmNlbEpvYlJlcXVlc3QaIy5zZWFtLnRyYWluaW5nLnYxLkNhbmNlbEpvYlJlc3BvbnNlIgOQAgISWAoIV2F0Y2hKb2ISIS5zZWFtLnRyYWluaW5nLnYxLldhdGNoSm9iUmVxdWVzdBoiLnNlYW0udHJhaW5pbmcudjEuV2F0Y2hKb2JSZXNwb25zZSIDkAIBMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_seam_datasets_v1_datasets]);
+  fileDesc("Ch9zZWFtL3RyYWluaW5nL3YxL3RyYWluaW5nLnByb3RvEhBzZWFtLnRyYWluaW5nLnYxIosBCgxEYXRhc2V0SW5wdXQSDwoHZGF0YXNldBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhQKDGxhYmVsX2NvbHVtbhgDIAEoCRIXCg9mZWF0dXJlX2NvbHVtbnMYBCADKAkSKgoFc3BsaXQYBSABKAsyGy5zZWFtLmRhdGFzZXRzLnYxLlNwbGl0U3BlYyJkCglNb2RlbFNwZWMSFAoMaGlkZGVuX3VuaXRzGAEgAygFEjAKCmFjdGl2YXRpb24YAiABKA4yHC5zZWFtLnRyYWluaW5nLnYxLkFjdGl2YXRpb24SDwoHZHJvcG91dBgDIAEoASIxCg1FYXJseVN0b3BwaW5nEg4KBm1ldHJpYxgBIAEoCRIQCghwYXRpZW5jZRgCIAEoBSL7AQoOVHJhaW5pbmdQYXJhbXMSLgoJb3B0aW1pemVyGAEgASgOMhsuc2VhbS50cmFpbmluZy52MS5PcHRpbWl6ZXISFQoNbGVhcm5pbmdfcmF0ZRgCIAEoARIOCgZlcG9jaHMYAyABKAUSEgoKYmF0Y2hfc2l6ZRgEIAEoBRI3Cg5lYXJseV9zdG9wcGluZxgFIAEoCzIfLnNlYW0udHJhaW5pbmcudjEuRWFybHlTdG9wcGluZxIMCgRzZWVkGAYgASgEEjcKDm1pc3NpbmdfdmFsdWVzGAcgASgOMh8uc2VhbS50cmFpbmluZy52MS5NaXNzaW5nVmFsdWVzIkYKDFJlZ2lzdHJhdGlvbhISCgptb2RlbF9uYW1lGAEgASgJEg0KBWFsaWFzGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJItIBChNGZWF0dXJlU2VydmljZUlucHV0EhcKD2ZlYXR1cmVfc2VydmljZRgBIAEoCRIWCg5lbnRpdHlfZGF0YXNldBgCIAEoCRIWCg5lbnRpdHlfdmVyc2lvbhgDIAEoCRIYChB0aW1lc3RhbXBfY29sdW1uGAQgASgJEhQKDGxhYmVsX2NvbHVtbhgFIAEoCRIWCg5vdXRwdXRfZGF0YXNldBgGIAEoCRIqCgVzcGxpdBgHIAEoCzIbLnNlYW0uZGF0YXNldHMudjEuU3BsaXRTcGVjIq8CCgdKb2JTcGVjEi8KB2RhdGFzZXQYASABKAsyHi5zZWFtLnRyYWluaW5nLnYxLkRhdGFzZXRJbnB1dBIkCgR0YXNrGAIgASgOMhYuc2VhbS50cmFpbmluZy52MS5UYXNrEioKBW1vZGVsGAMgASgLMhsuc2VhbS50cmFpbmluZy52MS5Nb2RlbFNwZWMSMgoIdHJhaW5pbmcYBCABKAsyIC5zZWFtLnRyYWluaW5nLnYxLlRyYWluaW5nUGFyYW1zEjQKDHJlZ2lzdHJhdGlvbhgFIAEoCzIeLnNlYW0udHJhaW5pbmcudjEuUmVnaXN0cmF0aW9uEjcKCGZlYXR1cmVzGAYgASgLMiUuc2VhbS50cmFpbmluZy52MS5GZWF0dXJlU2VydmljZUlucHV0ItEBCgxFcG9jaE1ldHJpY3MSDQoFZXBvY2gYASABKAUSPAoHbWV0cmljcxgCIAMoCzIrLnNlYW0udHJhaW5pbmcudjEuRXBvY2hNZXRyaWNzLk1ldHJpY3NFbnRyeRIaChJzYW1wbGVzX3Blcl9zZWNvbmQYAyABKAESKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEi7gUKA0pvYhIKCgJpZBgBIAEoCRInCgRzcGVjGAIgASgLMhkuc2VhbS50cmFpbmluZy52MS5Kb2JTcGVjEikKBXN0YXRlGAMgASgOMhouc2VhbS50cmFpbmluZy52MS5Kb2JTdGF0ZRIOCgZyZWFzb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9kYXRhc2V0X3ZlcnNpb24YCCABKAkSLgoGZXBvY2hzGAkgAygLMh4uc2VhbS50cmFpbmluZy52MS5FcG9jaE1ldHJpY3MSPAoMdGVzdF9tZXRyaWNzGAogAygLMiYuc2VhbS50cmFpbmluZy52MS5Kb2IuVGVzdE1ldHJpY3NFbnRyeRIPCgdiYWNrZW5kGAsgASgJEhoKEnNhbXBsZXNfcGVyX3NlY29uZBgMIAEoARIVCg1tb2RlbF92ZXJzaW9uGA0gASgJEhAKCGF0dGVtcHRzGA4gASgFEhgKEGNoZWNrcG9pbnRfZXBvY2gYDyABKAUSGQoRb25ueF9tYXhfYWJzX2RpZmYYECABKAESKwoEcm93cxgRIAEoCzIdLnNlYW0uZGF0YXNldHMudjEuU3BsaXRDb3VudHMSEAoIcmV2aXNpb24YEiABKAMSGQoRY2hlY2twb2ludF9zaGEyNTYYEyABKAkSDgoGd29ya2VyGBQgASgJEhAKCHN3ZWVwX2lkGBUgASgJEg0KBXRyaWFsGBYgASgFEhcKD2FydGlmYWN0X3NoYTI1NhgXIAEoCRoyChBUZXN0TWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiOwoQU3VibWl0Sm9iUmVxdWVzdBInCgRzcGVjGAEgASgLMhkuc2VhbS50cmFpbmluZy52MS5Kb2JTcGVjIjcKEVN1Ym1pdEpvYlJlc3BvbnNlEiIKA2pvYhgBIAEoCzIVLnNlYW0udHJhaW5pbmcudjEuSm9iIhsKDUdldEpvYlJlcXVlc3QSCgoCaWQYASABKAkiNAoOR2V0Sm9iUmVzcG9uc2USIgoDam9iGAEgASgLMhUuc2VhbS50cmFpbmluZy52MS5Kb2IidwoPTGlzdEpvYnNSZXF1ZXN0EikKBXN0YXRlGAEgASgOMhouc2VhbS50cmFpbmluZy52MS5Kb2JTdGF0ZRISCgptb2RlbF9uYW1lGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlAKEExpc3RKb2JzUmVzcG9uc2USIwoEam9icxgBIAMoCzIVLnNlYW0udHJhaW5pbmcudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIeChBDYW5jZWxKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIjcKEUNhbmNlbEpvYlJlc3BvbnNlEiIKA2pvYhgBIAEoCzIVLnNlYW0udHJhaW5pbmcudjEuSm9iIh0KD1dhdGNoSm9iUmVxdWVzdBIKCgJpZBgBIAEoCSKMAQoOSm9iU3RhdGVDaGFuZ2USKQoFc3RhdGUYASABKA4yGi5zZWFtLnRyYWluaW5nLnYxLkpvYlN0YXRlEg4KBnJlYXNvbhgCIAEoCRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1tb2RlbF92ZXJzaW9uGAQgASgJIpEBChBXYXRjaEpvYlJlc3BvbnNlEjEKBXN0YXRlGAEgASgLMiAuc2VhbS50cmFpbmluZy52MS5Kb2JTdGF0ZUNoYW5nZUgAEi8KBWVwb2NoGAIgASgLMh4uc2VhbS50cmFpbmluZy52MS5FcG9jaE1ldHJpY3NIABIQCghyZXBsYXllZBgDIAEoCEIHCgVldmVudCJbCg5Td2VlcFBhcmFtZXRlchIMCgRuYW1lGAEgASgJEg4KBnZhbHVlcxgCIAMoCRILCgNtaW4YAyABKAESCwoDbWF4GAQgASgBEhEKCWxvZ19zY2FsZRgFIAEoCCLXAgoJU3dlZXBTcGVjEicKBGJhc2UYASABKAsyGS5zZWFtLnRyYWluaW5nLnYxLkpvYlNwZWMSNAoKcGFyYW1ldGVycxgCIAMoCzIgLnNlYW0udHJhaW5pbmcudjEuU3dlZXBQYXJhbWV0ZXISMwoJYWxnb3JpdGhtGAMgASgOMiAuc2VhbS50cmFpbmluZy52MS5Td2VlcEFsZ29yaXRobRITCgt0cmlhbF9jb3VudBgEIAEoBRITCgtwYXJhbGxlbGlzbRgFIAEoBRIRCglvYmplY3RpdmUYBiABKAkSLgoJZGlyZWN0aW9uGAcgASgOMhsuc2VhbS50cmFpbmluZy52MS5EaXJlY3Rpb24SFwoPbWVkaWFuX3N0b3BwaW5nGAggASgIEiIKGm1lZGlhbl9zdG9wcGluZ19taW5fZXBvY2hzGAkgASgFEgwKBHNlZWQYCiABKAQi/wEKBVRyaWFsEg4KBm51bWJlchgBIAEoBRI7CgpwYXJhbWV0ZXJzGAIgAygLMicuc2VhbS50cmFpbmluZy52MS5UcmlhbC5QYXJhbWV0ZXJzRW50cnkSDgoGam9iX2lkGAMgASgJEikKBXN0YXRlGAQgASgOMhouc2VhbS50cmFpbmluZy52MS5Kb2JTdGF0ZRIWCglvYmplY3RpdmUYBSABKAFIAIgBARIVCg1zdG9wcGVkX2Vhcmx5GAYgASgIGjEKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgwKCl9vYmplY3RpdmUirgIKBVN3ZWVwEgoKAmlkGAEgASgJEikKBHNwZWMYAiABKAsyGy5zZWFtLnRyYWluaW5nLnYxLlN3ZWVwU3BlYxIrCgVzdGF0ZRgDIAEoDjIcLnNlYW0udHJhaW5pbmcudjEuU3dlZXBTdGF0ZRIOCgZyZWFzb24YBCABKAkSJwoGdHJpYWxzGAUgAygLMhcuc2VhbS50cmFpbmluZy52MS5UcmlhbBISCgpiZXN0X3RyaWFsGAYgASgFEhUKDW1vZGVsX3ZlcnNpb24YByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI/ChJDcmVhdGVTd2VlcFJlcXVlc3QSKQoEc3BlYxgBIAEoCzIbLnNlYW0udHJhaW5pbmcudjEuU3dlZXBTcGVjIj0KE0NyZWF0ZVN3ZWVwUmVzcG9uc2USJgoFc3dlZXAYASABKAsyFy5zZWFtLnRyYWluaW5nLnYxLlN3ZWVwIh0KD0dldFN3ZWVwUmVxdWVzdBIKCgJpZBgBIAEoCSI6ChBHZXRTd2VlcFJlc3BvbnNlEiYKBXN3ZWVwGAEgASgLMhcuc2VhbS50cmFpbmluZy52MS5Td2VlcCI6ChFMaXN0U3dlZXBzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJWChJMaXN0U3dlZXBzUmVzcG9uc2USJwoGc3dlZXBzGAEgAygLMhcuc2VhbS50cmFpbmluZy52MS5Td2VlcBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIAoSQ2FuY2VsU3dlZXBSZXF1ZXN0EgoKAmlkGAEgASgJIj0KE0NhbmNlbFN3ZWVwUmVzcG9uc2USJgoFc3dlZXAYASABKAsyFy5zZWFtLnRyYWluaW5nLnYxLlN3ZWVwKnUKBFRhc2sSFAoQVEFTS19VTlNQRUNJRklFRBAAEh4KGlRBU0tfQklOQVJZX0NMQVNTSUZJQ0FUSU9OEAESIgoeVEFTS19NVUxUSUNMQVNTX0NMQVNTSUZJQ0FUSU9OEAISEwoPVEFTS19SRUdSRVNTSU9OEAMqagoKQWN0aXZhdGlvbhIaChZBQ1RJVkFUSU9OX1VOU1BFQ0lGSUVEEAASEwoPQUNUSVZBVElPTl9SRUxVEAESEwoPQUNUSVZBVElPTl9UQU5IEAISFgoSQUNUSVZBVElPTl9TSUdNT0lEEAMqTQoJT3B0aW1pemVyEhkKFU9QVElNSVpFUl9VTlNQRUNJRklFRBAAEhIKDk9QVElNSVpFUl9BREFNEAESEQoNT1BUSU1JWkVSX1NHRBACKmEKDU1pc3NpbmdWYWx1ZXMSHgoaTUlTU0lOR19WQUxVRVNfVU5TUEVDSUZJRUQQABIXChNNSVNTSU5HX1ZBTFVFU19NRUFOEAESFwoTTUlTU0lOR19WQUxVRVNfWkVSTxACKpoBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RBVEVfUVVFVUVEEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RBVEVfU1VDQ0VFREVEEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBSpnCg5Td2VlcEFsZ29yaXRobRIfChtTV0VFUF9BTEdPUklUSE1fVU5TUEVDSUZJRUQQABIYChRTV0VFUF9BTEdPUklUSE1fR1JJRBABEhoKFlNXRUVQX0FMR09SSVRITV9SQU5ET00QAipWCglEaXJlY3Rpb24SGQoVRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASFgoSRElSRUNUSU9OX01JTklNSVpFEAESFgoSRElSRUNUSU9OX01BWElNSVpFEAIqkAEKClN3ZWVwU3RhdGUSGwoXU1dFRVBfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNTV0VFUF9TVEFURV9SVU5OSU5HEAESGQoVU1dFRVBfU1RBVEVfU1VDQ0VFREVEEAISFgoSU1dFRVBfU1RBVEVfRkFJTEVEEAMSGQoVU1dFRVBfU1RBVEVfQ0FOQ0VMTEVEEAQyuQYKD1RyYWluaW5nU2VydmljZRJUCglTdWJtaXRKb2ISIi5zZWFtLnRyYWluaW5nLnYxLlN1Ym1pdEpvYlJlcXVlc3QaIy5zZWFtLnRyYWluaW5nLnYxLlN1Ym1pdEpvYlJlc3BvbnNlElAKBkdldEpvYhIfLnNlYW0udHJhaW5pbmcudjEuR2V0Sm9iUmVxdWVzdBogLnNlYW0udHJhaW5pbmcudjEuR2V0Sm9iUmVzcG9uc2UiA5ACARJWCghMaXN0Sm9icxIhLnNlYW0udHJhaW5pbmcudjEuTGlzdEpvYnNSZXF1ZXN0GiIuc2VhbS50cmFpbmluZy52MS5MaXN0Sm9ic1Jlc3BvbnNlIgOQAgESWQoJQ2FuY2VsSm9iEiIuc2VhbS50cmFpbmluZy52MS5DYW5jZWxKb2JSZXF1ZXN0GiMuc2VhbS50cmFpbmluZy52MS5DYW5jZWxKb2JSZXNwb25zZSIDkAICElgKCFdhdGNoSm9iEiEuc2VhbS50cmFpbmluZy52MS5XYXRjaEpvYlJlcXVlc3QaIi5zZWFtLnRyYWluaW5nLnYxLldhdGNoSm9iUmVzcG9uc2UiA5ACATABEloKC0NyZWF0ZVN3ZWVwEiQuc2VhbS50cmFpbmluZy52MS5DcmVhdGVTd2VlcFJlcXVlc3QaJS5zZWFtLnRyYWluaW5nLnYxLkNyZWF0ZVN3ZWVwUmVzcG9uc2USVgoIR2V0U3dlZXASIS5zZWFtLnRyYWluaW5nLnYxLkdldFN3ZWVwUmVxdWVzdBoiLnNlYW0udHJhaW5pbmcudjEuR2V0U3dlZXBSZXNwb25zZSIDkAIBElwKCkxpc3RTd2VlcHMSIy5zZWFtLnRyYWluaW5nLnYxLkxpc3RTd2VlcHNSZXF1ZXN0GiQuc2VhbS50cmFpbmluZy52MS5MaXN0U3dlZXBzUmVzcG9uc2UiA5ACARJfCgtDYW5jZWxTd2VlcBIkLnNlYW0udHJhaW5pbmcudjEuQ2FuY2VsU3dlZXBSZXF1ZXN0GiUuc2VhbS50cmFpbmluZy52MS5DYW5jZWxTd2VlcFJlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_google_protobuf_timestamp, file_seam_datasets_v1_datasets]);
 
 /**
  * DatasetInput names the training data: a dataset version and its columns. The version's
@@ -546,6 +546,28 @@ export type Job = Message<"seam.training.v1.Job"> & {
    * @generated from field: string worker = 20;
    */
   worker: string;
+
+  /**
+   * The sweep this job is a trial of; empty for a job submitted on its own.
+   *
+   * @generated from field: string sweep_id = 21;
+   */
+  sweepId: string;
+
+  /**
+   * Trial number within the sweep, from 1.
+   *
+   * @generated from field: int32 trial = 22;
+   */
+  trial: number;
+
+  /**
+   * Blob (sha256) of the exported ONNX model of a trial (trials are not registered: their
+   * sweep registers the best one).
+   *
+   * @generated from field: string artifact_sha256 = 23;
+   */
+  artifactSha256: string;
 };
 
 /**
@@ -859,6 +881,455 @@ export const WatchJobResponseSchema: GenMessage<WatchJobResponse> = /*@__PURE__*
   messageDesc(file_seam_training_v1_training, 19);
 
 /**
+ * SweepParameter is one searched hyperparameter.
+ *
+ * @generated from message seam.training.v1.SweepParameter
+ */
+export type SweepParameter = Message<"seam.training.v1.SweepParameter"> & {
+  /**
+   * One of "learning_rate", "batch_size", "epochs", "dropout", "hidden_units", "activation", "optimizer".
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Values to try, as text ("0.01", "16,16" for hidden_units, "" for no hidden layer, "tanh").
+   *
+   * @generated from field: repeated string values = 2;
+   */
+  values: string[];
+
+  /**
+   * Random search only, instead of values, for learning_rate and dropout: draw from [min, max].
+   *
+   * @generated from field: double min = 3;
+   */
+  min: number;
+
+  /**
+   * Upper end of the range.
+   *
+   * @generated from field: double max = 4;
+   */
+  max: number;
+
+  /**
+   * Draw log-uniformly (for learning rates).
+   *
+   * @generated from field: bool log_scale = 5;
+   */
+  logScale: boolean;
+};
+
+/**
+ * Describes the message seam.training.v1.SweepParameter.
+ * Use `create(SweepParameterSchema)` to create a new message.
+ */
+export const SweepParameterSchema: GenMessage<SweepParameter> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 20);
+
+/**
+ * SweepSpec is a whole search.
+ *
+ * @generated from message seam.training.v1.SweepSpec
+ */
+export type SweepSpec = Message<"seam.training.v1.SweepSpec"> & {
+  /**
+   * The job every trial starts from; its registration receives the best trial's model.
+   *
+   * @generated from field: seam.training.v1.JobSpec base = 1;
+   */
+  base?: JobSpec | undefined;
+
+  /**
+   * The searched parameters, at least one, each at most once.
+   *
+   * @generated from field: repeated seam.training.v1.SweepParameter parameters = 2;
+   */
+  parameters: SweepParameter[];
+
+  /**
+   * How trials are chosen.
+   *
+   * @generated from field: seam.training.v1.SweepAlgorithm algorithm = 3;
+   */
+  algorithm: SweepAlgorithm;
+
+  /**
+   * Random: how many trials (1 to 100). Grid: unused (every combination, at most 100).
+   *
+   * @generated from field: int32 trial_count = 4;
+   */
+  trialCount: number;
+
+  /**
+   * Trials running at once; 0 means 2, at most 16.
+   *
+   * @generated from field: int32 parallelism = 5;
+   */
+  parallelism: number;
+
+  /**
+   * The validation metric trials are compared on; "val_loss" when empty.
+   *
+   * @generated from field: string objective = 6;
+   */
+  objective: string;
+
+  /**
+   * Which way the objective is better.
+   *
+   * @generated from field: seam.training.v1.Direction direction = 7;
+   */
+  direction: Direction;
+
+  /**
+   * Stop a trial whose best objective so far is worse than the median of the other trials'
+   * at the same epoch (from median_stopping_min_epochs on).
+   *
+   * @generated from field: bool median_stopping = 8;
+   */
+  medianStopping: boolean;
+
+  /**
+   * First epoch the median rule may stop a trial at; 0 means 5.
+   *
+   * @generated from field: int32 median_stopping_min_epochs = 9;
+   */
+  medianStoppingMinEpochs: number;
+
+  /**
+   * Seed of the random draws.
+   *
+   * @generated from field: uint64 seed = 10;
+   */
+  seed: bigint;
+};
+
+/**
+ * Describes the message seam.training.v1.SweepSpec.
+ * Use `create(SweepSpecSchema)` to create a new message.
+ */
+export const SweepSpecSchema: GenMessage<SweepSpec> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 21);
+
+/**
+ * Trial is one point of the search.
+ *
+ * @generated from message seam.training.v1.Trial
+ */
+export type Trial = Message<"seam.training.v1.Trial"> & {
+  /**
+   * Trial number, from 1.
+   *
+   * @generated from field: int32 number = 1;
+   */
+  number: number;
+
+  /**
+   * The parameters it tries, by name, as text.
+   *
+   * @generated from field: map<string, string> parameters = 2;
+   */
+  parameters: { [key: string]: string };
+
+  /**
+   * Its job (empty until started).
+   *
+   * @generated from field: string job_id = 3;
+   */
+  jobId: string;
+
+  /**
+   * Its job's state (QUEUED before it starts).
+   *
+   * @generated from field: seam.training.v1.JobState state = 4;
+   */
+  state: JobState;
+
+  /**
+   * Its objective: the best value over its epochs (set once it has an epoch).
+   *
+   * @generated from field: optional double objective = 5;
+   */
+  objective?: number | undefined;
+
+  /**
+   * Stopped by the median rule.
+   *
+   * @generated from field: bool stopped_early = 6;
+   */
+  stoppedEarly: boolean;
+};
+
+/**
+ * Describes the message seam.training.v1.Trial.
+ * Use `create(TrialSchema)` to create a new message.
+ */
+export const TrialSchema: GenMessage<Trial> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 22);
+
+/**
+ * Sweep is one hyperparameter search.
+ *
+ * @generated from message seam.training.v1.Sweep
+ */
+export type Sweep = Message<"seam.training.v1.Sweep"> & {
+  /**
+   * Sweep id, e.g. "sweep-m3x1k2-7f3a".
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The spec as created (defaults filled in).
+   *
+   * @generated from field: seam.training.v1.SweepSpec spec = 2;
+   */
+  spec?: SweepSpec | undefined;
+
+  /**
+   * Lifecycle state.
+   *
+   * @generated from field: seam.training.v1.SweepState state = 3;
+   */
+  state: SweepState;
+
+  /**
+   * Why it failed or was cancelled.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * Its trials, by number.
+   *
+   * @generated from field: repeated seam.training.v1.Trial trials = 5;
+   */
+  trials: Trial[];
+
+  /**
+   * Number of the best trial (0 before any trial has an objective).
+   *
+   * @generated from field: int32 best_trial = 6;
+   */
+  bestTrial: number;
+
+  /**
+   * The registered model version of the best trial, "model:version", once registered.
+   *
+   * @generated from field: string model_version = 7;
+   */
+  modelVersion: string;
+
+  /**
+   * When it was created.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When it ended.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 9;
+   */
+  endTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message seam.training.v1.Sweep.
+ * Use `create(SweepSchema)` to create a new message.
+ */
+export const SweepSchema: GenMessage<Sweep> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 23);
+
+/**
+ * CreateSweepRequest carries the spec.
+ *
+ * @generated from message seam.training.v1.CreateSweepRequest
+ */
+export type CreateSweepRequest = Message<"seam.training.v1.CreateSweepRequest"> & {
+  /**
+   * The search.
+   *
+   * @generated from field: seam.training.v1.SweepSpec spec = 1;
+   */
+  spec?: SweepSpec | undefined;
+};
+
+/**
+ * Describes the message seam.training.v1.CreateSweepRequest.
+ * Use `create(CreateSweepRequestSchema)` to create a new message.
+ */
+export const CreateSweepRequestSchema: GenMessage<CreateSweepRequest> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 24);
+
+/**
+ * CreateSweepResponse carries the started sweep.
+ *
+ * @generated from message seam.training.v1.CreateSweepResponse
+ */
+export type CreateSweepResponse = Message<"seam.training.v1.CreateSweepResponse"> & {
+  /**
+   * The sweep, RUNNING.
+   *
+   * @generated from field: seam.training.v1.Sweep sweep = 1;
+   */
+  sweep?: Sweep | undefined;
+};
+
+/**
+ * Describes the message seam.training.v1.CreateSweepResponse.
+ * Use `create(CreateSweepResponseSchema)` to create a new message.
+ */
+export const CreateSweepResponseSchema: GenMessage<CreateSweepResponse> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 25);
+
+/**
+ * GetSweepRequest names a sweep.
+ *
+ * @generated from message seam.training.v1.GetSweepRequest
+ */
+export type GetSweepRequest = Message<"seam.training.v1.GetSweepRequest"> & {
+  /**
+   * Sweep id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message seam.training.v1.GetSweepRequest.
+ * Use `create(GetSweepRequestSchema)` to create a new message.
+ */
+export const GetSweepRequestSchema: GenMessage<GetSweepRequest> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 26);
+
+/**
+ * GetSweepResponse carries the sweep.
+ *
+ * @generated from message seam.training.v1.GetSweepResponse
+ */
+export type GetSweepResponse = Message<"seam.training.v1.GetSweepResponse"> & {
+  /**
+   * The sweep.
+   *
+   * @generated from field: seam.training.v1.Sweep sweep = 1;
+   */
+  sweep?: Sweep | undefined;
+};
+
+/**
+ * Describes the message seam.training.v1.GetSweepResponse.
+ * Use `create(GetSweepResponseSchema)` to create a new message.
+ */
+export const GetSweepResponseSchema: GenMessage<GetSweepResponse> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 27);
+
+/**
+ * ListSweepsRequest pages the sweeps.
+ *
+ * @generated from message seam.training.v1.ListSweepsRequest
+ */
+export type ListSweepsRequest = Message<"seam.training.v1.ListSweepsRequest"> & {
+  /**
+   * Most sweeps to return; 0 means 50, more than 1000 is refused.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous response.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message seam.training.v1.ListSweepsRequest.
+ * Use `create(ListSweepsRequestSchema)` to create a new message.
+ */
+export const ListSweepsRequestSchema: GenMessage<ListSweepsRequest> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 28);
+
+/**
+ * ListSweepsResponse is one page of sweeps.
+ *
+ * @generated from message seam.training.v1.ListSweepsResponse
+ */
+export type ListSweepsResponse = Message<"seam.training.v1.ListSweepsResponse"> & {
+  /**
+   * Sweeps, newest first.
+   *
+   * @generated from field: repeated seam.training.v1.Sweep sweeps = 1;
+   */
+  sweeps: Sweep[];
+
+  /**
+   * Pass as page_token to get the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message seam.training.v1.ListSweepsResponse.
+ * Use `create(ListSweepsResponseSchema)` to create a new message.
+ */
+export const ListSweepsResponseSchema: GenMessage<ListSweepsResponse> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 29);
+
+/**
+ * CancelSweepRequest names the sweep to cancel.
+ *
+ * @generated from message seam.training.v1.CancelSweepRequest
+ */
+export type CancelSweepRequest = Message<"seam.training.v1.CancelSweepRequest"> & {
+  /**
+   * Sweep id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message seam.training.v1.CancelSweepRequest.
+ * Use `create(CancelSweepRequestSchema)` to create a new message.
+ */
+export const CancelSweepRequestSchema: GenMessage<CancelSweepRequest> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 30);
+
+/**
+ * CancelSweepResponse carries the sweep after the cancel.
+ *
+ * @generated from message seam.training.v1.CancelSweepResponse
+ */
+export type CancelSweepResponse = Message<"seam.training.v1.CancelSweepResponse"> & {
+  /**
+   * The sweep, CANCELLED.
+   *
+   * @generated from field: seam.training.v1.Sweep sweep = 1;
+   */
+  sweep?: Sweep | undefined;
+};
+
+/**
+ * Describes the message seam.training.v1.CancelSweepResponse.
+ * Use `create(CancelSweepResponseSchema)` to create a new message.
+ */
+export const CancelSweepResponseSchema: GenMessage<CancelSweepResponse> = /*@__PURE__*/
+  messageDesc(file_seam_training_v1_training, 31);
+
+/**
  * Task is what the model predicts.
  *
  * @generated from enum seam.training.v1.Task
@@ -1065,6 +1536,122 @@ export const JobStateSchema: GenEnum<JobState> = /*@__PURE__*/
   enumDesc(file_seam_training_v1_training, 4);
 
 /**
+ * SweepAlgorithm is how trials are chosen.
+ *
+ * @generated from enum seam.training.v1.SweepAlgorithm
+ */
+export enum SweepAlgorithm {
+  /**
+   * Grid.
+   *
+   * @generated from enum value: SWEEP_ALGORITHM_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every combination of the parameters' values.
+   *
+   * @generated from enum value: SWEEP_ALGORITHM_GRID = 1;
+   */
+  GRID = 1,
+
+  /**
+   * trial_count draws: a value of each parameter's list, or from its range.
+   *
+   * @generated from enum value: SWEEP_ALGORITHM_RANDOM = 2;
+   */
+  RANDOM = 2,
+}
+
+/**
+ * Describes the enum seam.training.v1.SweepAlgorithm.
+ */
+export const SweepAlgorithmSchema: GenEnum<SweepAlgorithm> = /*@__PURE__*/
+  enumDesc(file_seam_training_v1_training, 5);
+
+/**
+ * Direction says which way the objective is better.
+ *
+ * @generated from enum seam.training.v1.Direction
+ */
+export enum Direction {
+  /**
+   * Decided by the objective: lower for losses and errors (val_loss, val_log_loss, val_rmse, val_mae), higher otherwise.
+   *
+   * @generated from enum value: DIRECTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Lower is better.
+   *
+   * @generated from enum value: DIRECTION_MINIMIZE = 1;
+   */
+  MINIMIZE = 1,
+
+  /**
+   * Higher is better.
+   *
+   * @generated from enum value: DIRECTION_MAXIMIZE = 2;
+   */
+  MAXIMIZE = 2,
+}
+
+/**
+ * Describes the enum seam.training.v1.Direction.
+ */
+export const DirectionSchema: GenEnum<Direction> = /*@__PURE__*/
+  enumDesc(file_seam_training_v1_training, 6);
+
+/**
+ * SweepState is where a sweep is in its lifecycle.
+ *
+ * @generated from enum seam.training.v1.SweepState
+ */
+export enum SweepState {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: SWEEP_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Trials are running or waiting.
+   *
+   * @generated from enum value: SWEEP_STATE_RUNNING = 1;
+   */
+  RUNNING = 1,
+
+  /**
+   * Every trial ended and the best one's model is registered.
+   *
+   * @generated from enum value: SWEEP_STATE_SUCCEEDED = 2;
+   */
+  SUCCEEDED = 2,
+
+  /**
+   * No trial succeeded, or registering the best failed; see reason.
+   *
+   * @generated from enum value: SWEEP_STATE_FAILED = 3;
+   */
+  FAILED = 3,
+
+  /**
+   * Cancelled by a client.
+   *
+   * @generated from enum value: SWEEP_STATE_CANCELLED = 4;
+   */
+  CANCELLED = 4,
+}
+
+/**
+ * Describes the enum seam.training.v1.SweepState.
+ */
+export const SweepStateSchema: GenEnum<SweepState> = /*@__PURE__*/
+  enumDesc(file_seam_training_v1_training, 7);
+
+/**
  * TrainingService runs training jobs: a multilayer perceptron trained with TensorFlow.js on
  * a dataset version's splits, watched live, checkpointed every epoch, exported to ONNX with
  * its preprocessing inside the graph, checked against TensorFlow.js with ONNX Runtime, and
@@ -1126,6 +1713,50 @@ export const TrainingService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchJobRequestSchema;
     output: typeof WatchJobResponseSchema;
+  },
+  /**
+   * CreateSweep starts a hyperparameter search: its base spec is validated like SubmitJob's,
+   * its parameters expanded into trials (grid, or random draws), each trial run as a job,
+   * at most `parallelism` at once. When every trial has ended, the best one's model (by the
+   * objective) is registered where the base spec's registration says.
+   *
+   * @generated from rpc seam.training.v1.TrainingService.CreateSweep
+   */
+  createSweep: {
+    methodKind: "unary";
+    input: typeof CreateSweepRequestSchema;
+    output: typeof CreateSweepResponseSchema;
+  },
+  /**
+   * GetSweep returns one sweep with its trials. NOT_FOUND when it does not exist.
+   *
+   * @generated from rpc seam.training.v1.TrainingService.GetSweep
+   */
+  getSweep: {
+    methodKind: "unary";
+    input: typeof GetSweepRequestSchema;
+    output: typeof GetSweepResponseSchema;
+  },
+  /**
+   * ListSweeps lists sweeps, newest first, a page at a time.
+   *
+   * @generated from rpc seam.training.v1.TrainingService.ListSweeps
+   */
+  listSweeps: {
+    methodKind: "unary";
+    input: typeof ListSweepsRequestSchema;
+    output: typeof ListSweepsResponseSchema;
+  },
+  /**
+   * CancelSweep cancels a running sweep and its unfinished trials. Cancelling an ended sweep
+   * is FAILED_PRECONDITION; cancelling a cancelled one is a no-op.
+   *
+   * @generated from rpc seam.training.v1.TrainingService.CancelSweep
+   */
+  cancelSweep: {
+    methodKind: "unary";
+    input: typeof CancelSweepRequestSchema;
+    output: typeof CancelSweepResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_seam_training_v1_training, 0);
