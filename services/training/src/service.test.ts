@@ -175,6 +175,30 @@ describe("a training job", () => {
     expect((await t.training.listJobs({ modelName: "other" })).jobs).toEqual([]);
   });
 
+  it("lists jobs newest first, a page at a time, filtered by state and model", async () => {
+    const ids: string[] = [];
+    for (const epochs of [2, 3, 4]) {
+      const { job } = await t.training.submitJob({ spec: { ...IRIS_SPEC, training: { epochs, seed: 1n } } });
+      ids.push(job?.id ?? "");
+    }
+    for (const id of ids) await watchAll(id);
+    const first = await t.training.listJobs({ pageSize: 2 });
+    expect(first.jobs.map((j) => j.id)).toEqual([ids[2], ids[1]]);
+    expect(first.jobs.every((j) => j.epochs.length === 0)).toBe(true); // the history is GetJob's
+    const second = await t.training.listJobs({ pageSize: 2, pageToken: first.nextPageToken });
+    expect(second.jobs.map((j) => j.id)).toEqual([ids[0]]);
+    expect(second.nextPageToken).toBe("");
+    expect(
+      (await t.training.listJobs({ modelName: "iris-mlp", state: JobState.SUCCEEDED })).jobs,
+    ).toHaveLength(3);
+    expect(await failure(t.training.listJobs({ pageToken: "garbage" }))).toMatchObject({
+      code: Code.InvalidArgument,
+    });
+    expect(await failure(t.training.listJobs({ pageSize: 1001 }))).toMatchObject({
+      code: Code.InvalidArgument,
+    });
+  });
+
   it("stops a running job within one batch when cancelled, and keeps it CANCELLED", async () => {
     const { job } = await t.training.submitJob({
       spec: { ...IRIS_SPEC, training: { epochs: 5000, batchSize: 4 } },
