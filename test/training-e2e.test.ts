@@ -10,7 +10,8 @@ import { runSeam, type SeamProcess, startSeam } from "./support/seam-process.js"
 
 // Training as a user meets it: `seam up`, the iris CSV uploaded with the CLI, a model trained
 // with `seam train` and registered, then its version (metrics, lineage) read back and the
-// finished job's history replayed by WatchJob, all through the gateway.
+// finished job's history replayed by WatchJob, and a sweep run with `seam sweep create`, all
+// through the gateway.
 
 const EPOCHS = 60;
 
@@ -148,6 +149,47 @@ describe("training end to end through the gateway", () => {
     expect(events[0]?.event.case).toBe("state");
     const last = events[events.length - 1]?.event;
     expect(last?.case === "state" ? last.value.modelVersion : "").toBe(modelVersion);
+  });
+
+  it("sweeps the learning rate with `seam sweep create` and registers the best trial", {
+    timeout: 300_000,
+  }, async () => {
+    const create = await runSeam(
+      [
+        "sweep",
+        "create",
+        "--dataset",
+        "iris",
+        "--label",
+        "species",
+        "--task",
+        "multiclass",
+        "--model-name",
+        "iris-sweep",
+        "--param",
+        "learning_rate=0.000001,0.05",
+        "--objective",
+        "val_accuracy",
+        "--epochs",
+        "30",
+      ],
+      env,
+    );
+    const output = `${create.stdout}\n${create.stderr}`;
+    expect(create.code, output).toBe(0);
+    const sweepId = create.stdout.match(/^created sweep (\S+):/m)?.[1] ?? "";
+    expect(sweepId, output).not.toBe("");
+    expect(create.stdout).toMatch(/^trial 1 started: learning_rate=0\.000001 \(job \S+\)$/m);
+    expect(create.stdout).toMatch(/^trial 2 succeeded: val_accuracy [0-9.]+$/m);
+    // A learning rate of 1e-6 barely moves the weights in 30 epochs; 0.05 learns iris.
+    expect(create.stdout, output).toMatch(/^ {2}best: {4}trial 2, val_accuracy [0-9.]+ \(job \S+\)$/m);
+    expect(create.stdout).toMatch(/^ {2}params: {2}learning_rate=0\.05$/m);
+    expect(create.stdout).toMatch(/^ {2}model: {3}iris-sweep:1$/m);
+    expect(create.stdout).toContain(`sweep ${sweepId} succeeded: registered iris-sweep:1`);
+
+    const show = await runSeam(["sweep", "show", sweepId], env);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/^2 \* +learning_rate=0\.05 +succeeded /m);
   });
 
   it("refuses a spec its data cannot satisfy, naming the field, with exit code 1", async () => {

@@ -7,6 +7,7 @@ import { DATASETS_USAGE, runDatasetsCommand } from "./commands/datasets.js";
 import { FEATURES_USAGE, runFeaturesCommand } from "./commands/features.js";
 import { MODELS_USAGE, runModelsCommand } from "./commands/models.js";
 import { runServe, runWorker, SERVABLE } from "./commands/serve.js";
+import { runSweepCommand, SWEEP_USAGE } from "./commands/sweeps.js";
 import { JOBS_USAGE, runJobsCommand, runTrainCommand, TRAIN_USAGE } from "./commands/training.js";
 import { runUp } from "./commands/up.js";
 import { createOutput, type Output } from "./output.js";
@@ -19,8 +20,9 @@ const USAGE = `seam: the Seam ML platform
   seam models <command>     manage registered models through the gateway
   seam datasets <command>   manage datasets through the gateway
   seam features <command>   manage and read the feature store through the gateway
-  seam train <options>      train a model on a dataset and register it, through the gateway
+  seam train <options>      train a model on a dataset or feature service and register it, through the gateway
   seam jobs <command>       list, show, watch and cancel training jobs through the gateway
+  seam sweep <command>      search hyperparameters (trials as training jobs, the best registered) through the gateway
 
 ${MODELS_USAGE}
 
@@ -31,6 +33,8 @@ ${FEATURES_USAGE}
 ${TRAIN_USAGE}
 
 ${JOBS_USAGE}
+
+${SWEEP_USAGE}
 
 Configuration comes from the environment: SEAM_DATA_DIR (./.seam), REDIS_URL, SEAM_GATEWAY_PORT (8080),
 REGISTRY_PORT (50051), DATASETS_PORT (50052), FEATURES_PORT (50053), TRAINING_PORT (50054), TRAINING_WORKERS (1),
@@ -97,6 +101,16 @@ export async function run(
         if (rest[0] !== "watch") return await runJobsCommand(rest, transport, { out, err, progress: err });
         return await withInterrupt((interrupt) =>
           runJobsCommand(rest, transport, { out, err, progress: err, interrupt }),
+        );
+      }
+      case "sweep": {
+        const { SEAM_GATEWAY_URL } = parseEnv(clientEnvSchema, env);
+        const transport = createGrpcTransport({ baseUrl: SEAM_GATEWAY_URL });
+        // Ctrl-C while following: create cancels its sweep, watch only stops watching.
+        if (rest[0] !== "create" && rest[0] !== "watch")
+          return await runSweepCommand(rest, transport, { out, err, progress: err });
+        return await withInterrupt((interrupt) =>
+          runSweepCommand(rest, transport, { out, err, progress: err, interrupt }),
         );
       }
       case undefined:

@@ -143,6 +143,79 @@ describe("parseTrainArgs", () => {
     }
   });
 
+  it("takes the data from a feature service joined onto an entity dataset instead", () => {
+    const version = "b".repeat(24);
+    const fromFeatures = [
+      "--feature-service",
+      "driver_ranking",
+      "--entity-dataset",
+      `trips@${version}`,
+      "--label",
+      "completed",
+      "--task",
+      "binary",
+      "--model-name",
+      "trip-mlp",
+      "--split",
+      "0.8,0.1,0.1",
+    ];
+    const { spec } = parseTrainArgs(fromFeatures);
+    expect(spec.dataset).toBeUndefined();
+    expect(spec.features).toEqual({
+      featureService: "driver_ranking",
+      entityDataset: "trips",
+      entityVersion: version,
+      // Left to the service's defaults: "event_timestamp" and "<model name>-training".
+      timestampColumn: "",
+      labelColumn: "completed",
+      outputDataset: "",
+      split: { seed: 0n, trainFraction: 0.8, validationFraction: 0.1, testFraction: 0.1, keyColumn: "" },
+    });
+    expect(spec.registration?.modelName).toBe("trip-mlp");
+
+    const named = parseTrainArgs([
+      ...fromFeatures,
+      "--entity-dataset",
+      "trips",
+      "--timestamp-column",
+      "requested_at",
+      "--output-dataset",
+      "trip-training",
+    ]);
+    expect(named.spec.features).toMatchObject({
+      entityDataset: "trips",
+      entityVersion: "",
+      timestampColumn: "requested_at",
+      outputDataset: "trip-training",
+    });
+  });
+
+  it("takes exactly one of --dataset and --feature-service, each with its own options", () => {
+    const tail = ["--label", "y", "--task", "binary", "--model-name", "m"];
+    const features = ["--feature-service", "s", "--entity-dataset", "e", "--split", "0.8,0.1,0.1", ...tail];
+    const bad: Array<[string[], RegExp]> = [
+      [tail, /train needs --dataset or --feature-service \(e\.g\./],
+      [["--dataset", "iris", ...features], /train takes --dataset or --feature-service, not both/],
+      [["--feature-service", "s", ...tail], /train needs --entity-dataset, --split \(e\.g\./],
+      [["--feature-service", "s", "--entity-dataset", "e", ...tail], /train needs --split /],
+      [[...features, "--features", "a,b"], /--features goes with --dataset/],
+      [
+        ["--dataset", "iris", "--entity-dataset", "e", ...tail],
+        /--entity-dataset goes with --feature-service/,
+      ],
+      [
+        ["--dataset", "iris", "--timestamp-column", "t", "--output-dataset", "o", ...tail],
+        /--timestamp-column, --output-dataset go with --feature-service/,
+      ],
+      [[...features, "--entity-dataset", "e@"], /"e@" is not a dataset reference/],
+      [[...features, "--timestamp-column="], /--timestamp-column needs a column name/],
+    ];
+    for (const [argv, message] of bad) {
+      expect(() => parseTrainArgs(argv), argv.join(" ")).toThrow(UsageError);
+      expect(() => parseTrainArgs(argv), argv.join(" ")).toThrow(message);
+    }
+  });
+
   it("leaves ranges to the service, which names the spec field", () => {
     const { spec } = parseTrainArgs([
       ...REQUIRED,

@@ -24,6 +24,38 @@ export interface TrainCommand {
 
 const MAX_UINT64 = (1n << 64n) - 1n;
 
+/** The options of `seam train` that make up a job spec; `seam sweep create` takes them for its base. */
+export const JOB_SPEC_OPTIONS = {
+  dataset: { type: "string" },
+  "feature-service": { type: "string" },
+  "entity-dataset": { type: "string" },
+  "timestamp-column": { type: "string" },
+  "output-dataset": { type: "string" },
+  label: { type: "string" },
+  task: { type: "string" },
+  "model-name": { type: "string" },
+  features: { type: "string" },
+  hidden: { type: "string" },
+  activation: { type: "string" },
+  dropout: { type: "string" },
+  optimizer: { type: "string" },
+  "learning-rate": { type: "string" },
+  epochs: { type: "string" },
+  "batch-size": { type: "string" },
+  "early-stopping": { type: "string" },
+  seed: { type: "string" },
+  "missing-values": { type: "string" },
+  split: { type: "string" },
+  alias: { type: "string" },
+  description: { type: "string" },
+} as const;
+
+/** The values of {@link JOB_SPEC_OPTIONS} as parseArgs returns them. */
+export type JobSpecValues = { readonly [K in keyof typeof JOB_SPEC_OPTIONS]?: string | undefined };
+
+/** Options that only go with --feature-service (the entity rows and where the joined data goes). */
+const FEATURE_SERVICE_ONLY = ["entity-dataset", "timestamp-column", "output-dataset"] as const;
+
 /**
  * Parses the arguments of `seam train` into a job spec. The command line is checked here
  * (required options, the shape of each value); ranges and the spec against its dataset are
@@ -34,78 +66,114 @@ export function parseTrainArgs(argv: string[]): TrainCommand {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      dataset: { type: "string" },
-      label: { type: "string" },
-      task: { type: "string" },
-      "model-name": { type: "string" },
-      features: { type: "string" },
-      hidden: { type: "string" },
-      activation: { type: "string" },
-      dropout: { type: "string" },
-      optimizer: { type: "string" },
-      "learning-rate": { type: "string" },
-      epochs: { type: "string" },
-      "batch-size": { type: "string" },
-      "early-stopping": { type: "string" },
-      seed: { type: "string" },
-      "missing-values": { type: "string" },
-      split: { type: "string" },
-      alias: { type: "string" },
-      description: { type: "string" },
-      detach: { type: "boolean" },
-    },
+    options: { ...JOB_SPEC_OPTIONS, detach: { type: "boolean" } },
   });
   if (positionals.length > 0)
     throw new UsageError(`train takes options only, got "${positionals.join(" ")}"`);
-  const missing = (["dataset", "label", "task", "model-name"] as const).filter(
-    (o) => values[o] === undefined,
-  );
-  if (missing.length > 0) {
+  return {
+    detach: values.detach === true,
+    spec: parseJobSpec(
+      values,
+      "train",
+      "seam train --dataset iris --label species --task multiclass --model-name iris-mlp",
+    ),
+  };
+}
+
+/**
+ * The job spec the {@link JOB_SPEC_OPTIONS} given describe. `command` names the command in
+ * usage messages, and `example` is a whole command line that works.
+ */
+export function parseJobSpec(values: JobSpecValues, command: string, example: string): JobSpecInit {
+  const fromFeatures = values["feature-service"] !== undefined;
+  if (fromFeatures && values.dataset !== undefined) {
     throw new UsageError(
-      `train needs ${missing.map((o) => `--${o}`).join(", ")} (e.g. "seam train --dataset iris --label species --task multiclass --model-name iris-mlp")`,
+      `${command} takes --dataset or --feature-service, not both: the data is a dataset version, or a feature service joined onto an entity dataset`,
     );
   }
-  const ref = parseDatasetRef(values.dataset, "--dataset");
+  const required: string[] = [];
+  if (!fromFeatures && values.dataset === undefined) required.push("dataset or --feature-service");
+  // A joined version is new: it has no split to fall back on.
+  if (fromFeatures)
+    required.push(...(["entity-dataset", "split"] as const).filter((o) => values[o] === undefined));
+  required.push(...(["label", "task", "model-name"] as const).filter((o) => values[o] === undefined));
+  if (required.length > 0)
+    throw new UsageError(`${command} needs ${required.map((o) => `--${o}`).join(", ")} (e.g. "${example}")`);
+  if (fromFeatures && values.features !== undefined) {
+    throw new UsageError(
+      "--features goes with --dataset: with --feature-service, the feature service's features are the inputs",
+    );
+  }
+  const stray = FEATURE_SERVICE_ONLY.filter((o) => !fromFeatures && values[o] !== undefined);
+  if (stray.length > 0)
+    throw new UsageError(
+      `${stray.map((o) => `--${o}`).join(", ")} ${stray.length === 1 ? "goes" : "go"} with --feature-service`,
+    );
   const split = values.split === undefined ? undefined : parseTrainSplit(values.split);
   const earlyStopping =
     values["early-stopping"] === undefined ? undefined : parseEarlyStopping(values["early-stopping"]);
+  const label = values.label ?? "";
+  const data: Pick<JobSpecInit, "dataset" | "features"> = fromFeatures
+    ? { features: featureServiceInput(values, label, split) }
+    : {
+        dataset: {
+          ...parseDatasetRef(values.dataset, "--dataset"),
+          labelColumn: label,
+          featureColumns: parseNameList(values.features, "features"),
+          ...(split === undefined ? {} : { split }),
+        },
+      };
   return {
-    detach: values.detach === true,
-    spec: {
-      dataset: {
-        dataset: ref.dataset,
-        version: ref.version,
-        labelColumn: values.label ?? "",
-        featureColumns: parseNameList(values.features, "features"),
-        ...(split === undefined ? {} : { split }),
-      },
-      task: parseTask(values.task),
-      model: {
-        hiddenUnits: values.hidden === undefined ? [] : parseHiddenUnits(values.hidden),
-        activation:
-          values.activation === undefined ? Activation.UNSPECIFIED : parseActivation(values.activation),
-        dropout: values.dropout === undefined ? 0 : parseNumber(values.dropout, "dropout"),
-      },
-      training: {
-        optimizer: values.optimizer === undefined ? Optimizer.UNSPECIFIED : parseOptimizer(values.optimizer),
-        learningRate:
-          values["learning-rate"] === undefined ? 0 : parseNumber(values["learning-rate"], "learning-rate"),
-        epochs: values.epochs === undefined ? 0 : parseCount(values.epochs, "epochs"),
-        batchSize: values["batch-size"] === undefined ? 0 : parseCount(values["batch-size"], "batch-size"),
-        seed: values.seed === undefined ? 0n : parseSeed(values.seed, "--seed"),
-        missingValues:
-          values["missing-values"] === undefined
-            ? MissingValues.UNSPECIFIED
-            : parseMissingValues(values["missing-values"]),
-        ...(earlyStopping === undefined ? {} : { earlyStopping }),
-      },
-      registration: {
-        modelName: values["model-name"] ?? "",
-        alias: values.alias ?? "",
-        description: values.description ?? "",
-      },
+    ...data,
+    task: parseTask(values.task),
+    model: {
+      hiddenUnits: values.hidden === undefined ? [] : parseHiddenUnits(values.hidden),
+      activation:
+        values.activation === undefined ? Activation.UNSPECIFIED : parseActivation(values.activation),
+      dropout: values.dropout === undefined ? 0 : parseNumber(values.dropout, "dropout"),
     },
+    training: {
+      optimizer: values.optimizer === undefined ? Optimizer.UNSPECIFIED : parseOptimizer(values.optimizer),
+      learningRate:
+        values["learning-rate"] === undefined ? 0 : parseNumber(values["learning-rate"], "learning-rate"),
+      epochs: values.epochs === undefined ? 0 : parseCount(values.epochs, "epochs"),
+      batchSize: values["batch-size"] === undefined ? 0 : parseCount(values["batch-size"], "batch-size"),
+      seed: values.seed === undefined ? 0n : parseSeed(values.seed, "--seed"),
+      missingValues:
+        values["missing-values"] === undefined
+          ? MissingValues.UNSPECIFIED
+          : parseMissingValues(values["missing-values"]),
+      ...(earlyStopping === undefined ? {} : { earlyStopping }),
+    },
+    registration: {
+      modelName: values["model-name"] ?? "",
+      alias: values.alias ?? "",
+      description: values.description ?? "",
+    },
+  };
+}
+
+/** The features input of `--feature-service S --entity-dataset D[@ID] …`; the service fills in the defaults. */
+function featureServiceInput(
+  values: JobSpecValues,
+  label: string,
+  split: SplitSpecInit | undefined,
+): NonNullable<JobSpecInit["features"]> {
+  const entity = parseDatasetRef(values["entity-dataset"], "--entity-dataset");
+  const timestampColumn = values["timestamp-column"] ?? "";
+  const outputDataset = values["output-dataset"] ?? "";
+  if (values["feature-service"] === "")
+    throw new UsageError("--feature-service needs a feature service name");
+  if (values["timestamp-column"] === "") throw new UsageError("--timestamp-column needs a column name");
+  if (values["output-dataset"] === "") throw new UsageError("--output-dataset needs a dataset name");
+  return {
+    featureService: values["feature-service"] ?? "",
+    entityDataset: entity.dataset,
+    entityVersion: entity.version,
+    timestampColumn,
+    labelColumn: label,
+    outputDataset,
+    ...(split === undefined ? {} : { split }),
   };
 }
 
@@ -234,14 +302,15 @@ export function parseNameList(raw: string | undefined, option: string): string[]
   return names;
 }
 
-function parseSeed(raw: string, option: string, usage?: string): bigint {
+/** A uint64 option (`--seed`); `usage` replaces the message when it is part of a bigger value. */
+export function parseSeed(raw: string, option: string, usage?: string): bigint {
   if (!/^[0-9]{1,20}$/.test(raw) || BigInt(raw) > MAX_UINT64)
     throw new UsageError(usage ?? `${option} takes a whole number from 0 to 2^64-1, got "${raw}"`);
   return BigInt(raw);
 }
 
 /** A number option (`--dropout`, `--learning-rate`); its range is the service's to check. */
-function parseNumber(raw: string, option: string): number {
+export function parseNumber(raw: string, option: string): number {
   const value = Number(raw);
   if (raw.trim() === "" || !Number.isFinite(value))
     throw new UsageError(`--${option} takes a number, got "${raw}"`);
@@ -249,13 +318,14 @@ function parseNumber(raw: string, option: string): number {
 }
 
 /** A positive whole number option (`--epochs`, `--batch-size`). */
-function parseCount(raw: string, option: string): number {
+export function parseCount(raw: string, option: string): number {
   if (!/^[1-9][0-9]{0,8}$/.test(raw))
     throw new UsageError(`--${option} takes a whole number above 0, got "${raw}"`);
   return Number(raw);
 }
 
-function parseEnumOption<T>(raw: string, option: string, choices: Readonly<Record<string, T>>): T {
+/** One of `choices` by its name (any case); the usage error lists them. */
+export function parseEnumOption<T>(raw: string, option: string, choices: Readonly<Record<string, T>>): T {
   const key = raw.toLowerCase();
   const value = Object.hasOwn(choices, key) ? choices[key] : undefined;
   if (value === undefined) {

@@ -195,6 +195,27 @@ export function formatJobSummary(job: Job): string[] {
   return lines;
 }
 
+/**
+ * Where a job's data comes from, in brief: its dataset version ("iris@…"), or its feature
+ * service and entity dataset ("feature service driver_ranking on trips@…").
+ */
+export function describeData(spec: JobSpec | undefined, datasetVersion: string): string {
+  const features = spec?.features;
+  if (features !== undefined)
+    return `feature service ${features.featureService} on ${ref(features.entityDataset, features.entityVersion)}`;
+  const data = spec?.dataset;
+  return datasetVersion || (data === undefined ? "?" : ref(data.dataset, data.version));
+}
+
+/** The label column of a job, whichever input names it. */
+export function labelOf(spec: JobSpec | undefined): string {
+  return spec?.features?.labelColumn || spec?.dataset?.labelColumn || "?";
+}
+
+function ref(dataset: string, version: string): string {
+  return `${dataset}${version === "" ? "" : `@${version}`}`;
+}
+
 function specRows(spec: JobSpec, job: Job): Array<[string, string]> {
   const rows: Array<[string, string]> = [];
   const data = spec.dataset;
@@ -204,7 +225,21 @@ function specRows(spec: JobSpec, job: Job): Array<[string, string]> {
     const description = registration.description === "" ? "" : ` "${registration.description}"`;
     rows.push(["model", `${registration.modelName}${alias}${description}`]);
   }
-  if (data !== undefined) {
+  const features = spec.features;
+  if (features !== undefined) {
+    const entity = ref(features.entityDataset, features.entityVersion);
+    rows.push([
+      "features",
+      `service ${features.featureService} joined onto ${entity} at ${features.timestampColumn || "event_timestamp"}`,
+    ]);
+    // Once joined, the job trains on the joined version; until then only its dataset is known.
+    rows.push(["dataset", job.datasetVersion || `${features.outputDataset || "-"} (once joined)`]);
+    rows.push([
+      "task",
+      `${taskName(spec.task)}, label ${features.labelColumn}, features: those of ${features.featureService}`,
+    ]);
+    if (features.split !== undefined) rows.push(["split", formatSplitSpec(features.split)]);
+  } else if (data !== undefined) {
     const version =
       job.datasetVersion !== ""
         ? job.datasetVersion

@@ -197,6 +197,80 @@ describe("seam train", () => {
     ]);
   });
 
+  it("submits a job whose data comes from a feature service, and shows it joined", async () => {
+    let submitted: SubmitJobRequest | undefined;
+    const entityVersion = "b".repeat(24);
+    const features = {
+      featureService: "driver_ranking",
+      entityDataset: "trips",
+      entityVersion,
+      timestampColumn: "event_timestamp",
+      labelColumn: "completed",
+      outputDataset: "trip-mlp-training",
+      split: { seed: 0n, trainFraction: 0.8, validationFraction: 0.1, testFraction: 0.1 },
+    };
+    const spec = {
+      features,
+      task: Task.BINARY_CLASSIFICATION,
+      model: { hiddenUnits: [8], activation: 1, dropout: 0 },
+      training: { optimizer: 1, learningRate: 0.01, epochs: 2, batchSize: 32, seed: 0n, missingValues: 1 },
+      registration: { modelName: "trip-mlp" },
+    };
+    const queued = create(JobSchema, { id: ID, state: JobState.QUEUED, spec });
+    const joined = create(JobSchema, {
+      id: ID,
+      state: JobState.RUNNING,
+      spec,
+      datasetVersion: `trip-mlp-training@${"c".repeat(24)}`,
+    });
+    const transport = transportFor({
+      submitJob(req) {
+        submitted = req;
+        return { job: queued };
+      },
+      getJob: () => ({ job: joined }),
+    });
+    const io = capture();
+    const argv = [
+      "--feature-service",
+      "driver_ranking",
+      "--entity-dataset",
+      `trips@${entityVersion}`,
+      "--split",
+      "80,10,10",
+      "--label",
+      "completed",
+      "--task",
+      "binary",
+      "--model-name",
+      "trip-mlp",
+      "--detach",
+    ];
+    expect(await runTrainCommand(argv, transport, io.io)).toBe(0);
+    expect(submitted?.spec?.dataset).toBeUndefined();
+    expect(submitted?.spec?.features).toMatchObject({
+      featureService: "driver_ranking",
+      entityDataset: "trips",
+      entityVersion,
+      labelColumn: "completed",
+      timestampColumn: "",
+      outputDataset: "",
+    });
+    expect(io.lines[0]).toBe(
+      `submitted job ${ID}: trip-mlp from feature service driver_ranking on trips@${entityVersion}, binary on completed, 2 epochs`,
+    );
+
+    const show = capture();
+    await runJobsCommand(["show", ID], transport, show.io);
+    expect(show.lines.slice(2, 7)).toEqual([
+      "  model:       trip-mlp",
+      `  features:    service driver_ranking joined onto trips@${entityVersion} at event_timestamp`,
+      `  dataset:     trip-mlp-training@${"c".repeat(24)}`,
+      "  task:        binary, label completed, features: those of driver_ranking",
+      "  split:       seed 0, 80/10/10 by row",
+    ]);
+  });
+
   it("exits 1 with the reason when the job fails", async () => {
     const failed = job({ state: JobState.FAILED, reason: "the ONNX export differs", epochs: EPOCHS });
     const transport = transportFor({

@@ -16,6 +16,7 @@ import { createStatusLine, type ProgressStream, type StatusLine } from "../progr
 import { formatCell } from "./dataset-format.js";
 import { parseJobState, parseTrainArgs } from "./training-args.js";
 import {
+  describeData,
   elapsedMs,
   epochsTable,
   formatDuration,
@@ -27,6 +28,7 @@ import {
   formatTime,
   formatWatchStatus,
   isFinished,
+  labelOf,
   stateName,
   taskName,
 } from "./training-format.js";
@@ -34,9 +36,13 @@ import {
 type Training = Client<typeof TrainingService>;
 
 export const TRAIN_USAGE = `seam train --dataset NAME[@ID] --label COL --task binary|multiclass|regression --model-name M [options]
-                                                    train a model on a dataset version and register it, then follow the
-                                                    job (Ctrl-C cancels it); exit code 1 when the job fails or is cancelled
-  --features a,b,c                                  input columns (default: every column but the label)
+seam train --feature-service S --entity-dataset NAME[@ID] --split train,val,test --label COL --task … --model-name M [options]
+                                                    train a model on a dataset version, or on a feature service's features
+                                                    joined point-in-time onto entity rows, and register it, then follow
+                                                    the job (Ctrl-C cancels it); exit code 1 when it fails or is cancelled
+  --timestamp-column event_timestamp                the entity rows' time column (with --feature-service)
+  --output-dataset NAME                             dataset the joined rows go to (default: <model name>-training)
+  --features a,b,c                                  input columns of a --dataset (default: every column but the label)
   --hidden 16,16 [--activation relu|tanh|sigmoid] [--dropout 0.1]
                                                     units per hidden layer ("none": a linear or logistic model)
   --optimizer adam|sgd --learning-rate R --epochs 50 --batch-size 32 --seed 0
@@ -44,6 +50,7 @@ export const TRAIN_USAGE = `seam train --dataset NAME[@ID] --label COL --task bi
   --early-stopping metric:patience                  e.g. val_loss:5 (val_accuracy, val_auc, val_r2: higher is better)
   --missing-values mean|zero                        what a missing number becomes (default: the training mean)
   --split train,val,test[:seed[:key]]               the split to record when the version has none, e.g. 0.7,0.15,0.15
+                                                    (required with --feature-service: the joined rows are new)
   --alias A --description D                         of the registered version
   --detach                                          submit and return; \`seam jobs watch <id>\` follows it`;
 
@@ -118,12 +125,15 @@ export async function runJobsCommand(argv: string[], transport: Transport, io: W
   }
 }
 
-/** "iris-mlp from iris@…, multiclass on species, 60 epochs, 105/22/23 rows". */
+/**
+ * "iris-mlp from iris@…, multiclass on species, 60 epochs, 105/22/23 rows" (a features job:
+ * "… from feature service driver_ranking on trips@…, …").
+ */
 function describeJob(job: Job): string {
   const spec = job.spec;
   const parts = [
-    `${spec?.registration?.modelName ?? "?"} from ${job.datasetVersion || spec?.dataset?.dataset || "?"}`,
-    `${taskName(spec?.task ?? Task.UNSPECIFIED)} on ${spec?.dataset?.labelColumn ?? "?"}`,
+    `${spec?.registration?.modelName ?? "?"} from ${describeData(spec, job.datasetVersion)}`,
+    `${taskName(spec?.task ?? Task.UNSPECIFIED)} on ${labelOf(spec)}`,
     `${spec?.training?.epochs ?? "?"} epochs`,
   ];
   if (job.rows !== undefined)

@@ -235,6 +235,8 @@ export class TrainingServiceImpl implements ServiceImpl<typeof TrainingService> 
       s.state = SweepState.CANCELLED;
       s.reason = "cancelled by a client";
       s.endTime = timestampNow();
+      // Trials not ended yet end with it (their jobs are cancelled below).
+      for (const trial of s.trials) if (!TERMINAL.has(trial.state)) trial.state = JobState.CANCELLED;
       return true;
     });
     // Its trials still queued or running stop too.

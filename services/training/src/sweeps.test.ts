@@ -87,6 +87,10 @@ describe("sweeps", () => {
       },
     });
     const done = await ended(sweep?.id ?? "");
+    const reasons = await Promise.all(
+      done.trials.map(async (tr) => (await t.training.getJob({ id: tr.jobId })).job?.reason),
+    );
+    expect(reasons).toEqual(["", ""]);
     expect(done.reason).toBe("");
     expect(done.state).toBe(SweepState.SUCCEEDED);
     expect(done.trials.map((tr) => tr.state)).toEqual([JobState.SUCCEEDED, JobState.SUCCEEDED]);
@@ -171,6 +175,7 @@ describe("sweeps", () => {
       .toBe(2);
     const cancelled = await t.training.cancelSweep({ id });
     expect(cancelled.sweep?.state).toBe(SweepState.CANCELLED);
+    expect(cancelled.sweep?.trials.map((tr) => tr.state)).toEqual(Array(3).fill(JobState.CANCELLED));
     for (const trial of cancelled.sweep?.trials ?? []) {
       if (trial.jobId === "") continue;
       expect((await t.training.getJob({ id: trial.jobId })).job?.state).toBe(JobState.CANCELLED);

@@ -330,7 +330,8 @@ function forward(
     const n = Math.min(EVAL_CHUNK, rows - start);
     const values = tf.tidy(() => {
       const batch = tf.tensor2d(x.subarray(start * inputs, (start + n) * inputs), [n, inputs]);
-      return (model.predict(batch) as tf.Tensor).dataSync();
+      // Without batchSize, tfjs-layers slices every chunk into batches of 32 (~25% of a job's time).
+      return (model.predict(batch, { batchSize: n }) as tf.Tensor).dataSync();
     });
     out.set(values, start * outputs);
   }
