@@ -30,6 +30,8 @@ export const trainingConfigSchema = z.object({
    * whose process died is taken over by another after this (resuming from its checkpoint).
    */
   TRAINING_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /** TF.js backend to try first: tensorflow (tfjs-node-gpu/tfjs-node), wasm or cpu; the fastest that loads when unset. */
+  TRAINING_BACKEND: z.enum(["tensorflow", "wasm", "cpu"]).optional(),
   LOG_LEVEL: logLevelSchema,
 });
 

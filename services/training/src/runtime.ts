@@ -60,6 +60,7 @@ export function createTrainingRuntime(
     executor,
     logger,
     concurrency: Math.max(1, config.TRAINING_WORKERS),
+    ...(config.TRAINING_BACKEND === undefined ? {} : { backend: config.TRAINING_BACKEND }),
   });
   let bull: BullJobQueue | undefined;
   let queue: JobQueue;

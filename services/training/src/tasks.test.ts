@@ -80,3 +80,29 @@ describe("jobs of every task, with a string column and missing values", () => {
     expect(job?.onnxMaxAbsDiff).toBeLessThanOrEqual(1e-4);
   });
 });
+
+describe("the TF.js backend", () => {
+  it("is the one TRAINING_BACKEND names when it loads, and the job records it", async () => {
+    const t = await startTestTraining("embedded", { backend: "cpu" });
+    try {
+      await t.uploadCsv("clicks", syntheticCsv(200));
+      const id =
+        (
+          await t.training.submitJob({
+            spec: {
+              dataset: { dataset: "clicks", labelColumn: "clicked", split: SPLIT },
+              task: Task.BINARY_CLASSIFICATION,
+              training: { epochs: 2 },
+              registration: { modelName: "cpu-model" },
+            },
+          })
+        ).job?.id ?? "";
+      for await (const _ of t.training.watchJob({ id }));
+      const job = (await t.training.getJob({ id })).job;
+      expect(job?.state).toBe(JobState.SUCCEEDED);
+      expect(job?.backend).toBe("cpu");
+    } finally {
+      await t.close();
+    }
+  });
+});

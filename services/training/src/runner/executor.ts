@@ -29,6 +29,8 @@ export interface TrainTask {
   readonly data: LoadedData;
   /** A checkpoint to resume from (its bytes, as `onCheckpoint` gave them). */
   readonly checkpoint?: Uint8Array;
+  /** TF.js backend to try first (TRAINING_BACKEND); the fastest that loads otherwise. */
+  readonly backend?: "tensorflow" | "wasm" | "cpu";
 }
 
 /** What a finished run produced. */

@@ -44,6 +44,8 @@ export interface JobRunnerDeps {
   readonly features: Client<typeof FeatureStoreService>;
   readonly executor: TrainingExecutor;
   readonly logger: Logger;
+  /** TF.js backend to try first (TRAINING_BACKEND). */
+  readonly backend?: "tensorflow" | "wasm" | "cpu";
   /** Jobs run at once; the embedded executor's worker count. */
   readonly concurrency: number;
 }
@@ -180,7 +182,12 @@ export class JobRunner {
       const checkpoint =
         started.checkpointSha256 === "" ? undefined : await this.readBlob(started.checkpointSha256);
       const run = this.deps.executor.start(
-        { settings: settingsOf(started), data, ...(checkpoint === undefined ? {} : { checkpoint }) },
+        {
+          settings: settingsOf(started),
+          data,
+          ...(checkpoint === undefined ? {} : { checkpoint }),
+          ...(this.deps.backend === undefined ? {} : { backend: this.deps.backend }),
+        },
         {
           onEpoch: async (report) => {
             const job = await jobs.update(id, (j) => {

@@ -18,7 +18,7 @@ export interface RunHooks extends TrainHooks {
  * validation rows for the ONNX check.
  */
 export async function runTraining(task: TrainTask, hooks: RunHooks): Promise<TrainOutcome> {
-  await selectBackend();
+  await selectBackend(task.backend);
   const { settings, data } = task;
   try {
     const result = await train(

@@ -56,6 +56,8 @@ export async function startTestTraining(
     readonly executor?: TrainingExecutor;
     readonly workers?: number;
     readonly features?: boolean;
+    /** TF.js backend the runner tries first. */
+    readonly backend?: "tensorflow" | "wasm" | "cpu";
   } = {},
 ): Promise<TestTraining> {
   const dataDir = await mkdtemp(join(tmpdir(), "seam-training-"));
@@ -120,6 +122,7 @@ export async function startTestTraining(
     executor,
     logger,
     concurrency: options.workers ?? 1,
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
   });
   const queue = embeddedQueue(runner);
   const sweepRunner = new SweepRunner({
