@@ -15,8 +15,8 @@
  *   shuffled rows into fresh Float32Arrays, tensor2d, optimizer.minimize(loss of
  *   model.apply), then `await setImmediate` (the cancellation yield) and `shouldStop()`.
  *   Shuffling, metrics, checkpoints and the epoch message are outside the timed window.
- *   It runs in a worker thread of the `seam up` child process, on the backend the trainer
- *   picks (`selectBackend()` without a preference: the first that loads).
+ *   It runs in a worker thread of the `seam up` child process, on the backend named by
+ *   TRAINING_BACKEND (one `seam up` per backend).
  * - bare loop (the reference): this process's main thread, the same model, optimizer,
  *   initializer, loss and rows (as many as the job's training split); per epoch a seeded
  *   shuffle outside the timed window, then per batch the same gather into fresh arrays,
@@ -28,8 +28,7 @@
  * BENCH_ROUNDS rounds (default 5) each run a job, then the bare loops on the job's backend,
  * back to back, so drifting machine load touches both sides alike. Figures are medians of
  * epochs 2..N of all rounds on both sides (epoch 1 includes kernel warm-up). The bare loop
- * runs for every backend that loads here (tfjs-node's "tensorflow", wasm, cpu); the service
- * only for the one its trainer chooses, as nothing selects its backend.
+ * and the service run for every backend that loads here (tfjs-node's "tensorflow", wasm, cpu).
  * BENCH_SERVER_CPU_PROF: a directory for the `seam up` process's CPU profiles (node
  * --cpu-prof; its training worker threads write their own).
  */
@@ -453,94 +452,79 @@ async function main(): Promise<void> {
       rows.set(key, row);
     };
 
-    // --- Service: `seam up` on embedded stores in a temp dir, all ports free. Each round
-    // runs a job, then (on the job's backend) the bare loop and its variants, back to back,
-    // so drifting machine load touches both sides alike.
-    const servers = await startChild(join(repoRoot, "cli", "dist", "main.js"), ["datasets", "training"], {
-      args: ["up"],
-      env: {
-        SEAM_DATA_DIR: dir,
-        SEAM_GATEWAY_PORT: "0",
-        REGISTRY_PORT: "0",
-        DATASETS_PORT: "0",
-        FEATURES_PORT: "0",
-        TRAINING_PORT: "0",
-        LOG_LEVEL: "warn",
-      },
-      nodeArgs:
-        process.env.BENCH_SERVER_CPU_PROF === undefined
-          ? []
-          : ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`],
-    });
-    let serviceBackend = "";
-    let trainRows = 0;
-    let serviceLoads = false;
-    try {
-      const datasetsTransport = createGrpcTransport({
-        address: servers.addresses.get("datasets") as string,
-        retry: false,
-      });
-      const trainingTransport = createGrpcTransport({
-        address: servers.addresses.get("training") as string,
-        retry: false,
-      });
-      try {
-        const clients: ServiceClients = {
-          datasets: createClient(DatasetService, datasetsTransport),
-          training: createClient(TrainingService, trainingTransport),
-        };
-        const version = await uploadDataset(clients, data.csv);
-        for (let round = 1; round <= ROUNDS; round++) {
-          const { job, seconds } = await runServiceJob(clients, version);
-          if (round === 1) {
-            serviceBackend = job.backend;
-            trainRows = Number(job.rows?.train ?? 0n);
-            if (trainRows <= 0) throw new Error("the job reports no training rows");
-            serviceLoads = await activate(serviceBackend as BackendName);
-          } else if (job.backend !== serviceBackend) {
-            throw new Error(`round ${round} trained on ${job.backend}, round 1 on ${serviceBackend}`);
-          }
-          console.log(
-            `round ${round}: job ${job.id} on ${job.backend}, ${job.rows?.train}/${job.rows?.validation}/${job.rows?.test} ` +
-              `rows train/validation/test, ${seconds.toFixed(1)} s submit → succeeded, test auc ` +
-              `${(job.testMetrics.auc ?? Number.NaN).toFixed(3)}, job samples_per_second ${num(job.samplesPerSecond)} (mean of all epochs)`,
-          );
-          record(
-            serviceBackend,
-            PATH_SERVICE,
-            job.epochs.map((e) => e.samplesPerSecond),
-          );
-          if (!serviceLoads) continue;
-          const run: BareRun = {
-            backend: serviceBackend as BackendName,
-            x: data.x,
-            y: data.y,
-            rows: trainRows,
-          };
-          await activate(run.backend);
-          record(serviceBackend, PATH_BARE, await bareLoop(run));
-          record(serviceBackend, PATH_WORKER, await bareLoopInWorker(run));
-        }
-      } finally {
-        datasetsTransport.close();
-        trainingTransport.close();
-      }
-    } finally {
-      await servers.stop();
-    }
-
-    // --- Bare loop on the other backends that load here (the service cannot run them) --
+    // --- Service: for each backend that loads here, `seam up` with TRAINING_BACKEND set to it
+    // (embedded stores in a temp dir, all ports free). Each round runs a job, then the bare
+    // loop and its variants on the same backend, back to back, so drifting machine load
+    // touches both sides alike.
     const unavailable: string[] = [];
-    const others: BackendName[] = [];
+    const measured: BackendName[] = [];
+    let trainRows = 0;
     for (const backend of BACKENDS) {
-      if (backend === serviceBackend) continue;
       if (!(await activate(backend))) {
         unavailable.push(backend);
         continue;
       }
-      others.push(backend);
-      for (let round = 1; round <= ROUNDS; round++) {
-        record(backend, PATH_BARE, await bareLoop({ backend, x: data.x, y: data.y, rows: trainRows }));
+      measured.push(backend);
+      const servers = await startChild(join(repoRoot, "cli", "dist", "main.js"), ["datasets", "training"], {
+        args: ["up"],
+        env: {
+          SEAM_DATA_DIR: join(dir, backend),
+          SEAM_GATEWAY_PORT: "0",
+          REGISTRY_PORT: "0",
+          DATASETS_PORT: "0",
+          FEATURES_PORT: "0",
+          TRAINING_PORT: "0",
+          TRAINING_BACKEND: backend,
+          LOG_LEVEL: "warn",
+        },
+        nodeArgs:
+          process.env.BENCH_SERVER_CPU_PROF === undefined
+            ? []
+            : ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`],
+      });
+      try {
+        const datasetsTransport = createGrpcTransport({
+          address: servers.addresses.get("datasets") as string,
+          retry: false,
+        });
+        const trainingTransport = createGrpcTransport({
+          address: servers.addresses.get("training") as string,
+          retry: false,
+        });
+        try {
+          const clients: ServiceClients = {
+            datasets: createClient(DatasetService, datasetsTransport),
+            training: createClient(TrainingService, trainingTransport),
+          };
+          const version = await uploadDataset(clients, data.csv);
+          for (let round = 1; round <= ROUNDS; round++) {
+            const { job, seconds } = await runServiceJob(clients, version);
+            if (job.backend !== backend) {
+              throw new Error(`TRAINING_BACKEND=${backend}, but the job trained on ${job.backend}`);
+            }
+            trainRows = Number(job.rows?.train ?? 0n);
+            if (trainRows <= 0) throw new Error("the job reports no training rows");
+            console.log(
+              `${backend} round ${round}: job ${job.id}, ${job.rows?.train}/${job.rows?.validation}/${job.rows?.test} ` +
+                `rows train/validation/test, ${seconds.toFixed(1)} s submit → succeeded, test auc ` +
+                `${(job.testMetrics.auc ?? Number.NaN).toFixed(3)}, job samples_per_second ${num(job.samplesPerSecond)} (mean of all epochs)`,
+            );
+            record(
+              backend,
+              PATH_SERVICE,
+              job.epochs.map((e) => e.samplesPerSecond),
+            );
+            const run: BareRun = { backend, x: data.x, y: data.y, rows: trainRows };
+            await activate(backend);
+            record(backend, PATH_BARE, await bareLoop(run));
+            record(backend, PATH_WORKER, await bareLoopInWorker(run));
+          }
+        } finally {
+          datasetsTransport.close();
+          trainingTransport.close();
+        }
+      } finally {
+        await servers.stop();
       }
     }
     const leaked = tf.memory().numTensors;
@@ -562,56 +546,41 @@ async function main(): Promise<void> {
         "bare loop = the same gather, tensor2d and minimize, nothing else.",
     );
     if (unavailable.length > 0) console.log(`backends that do not load here: ${unavailable.join(", ")}`);
-    if (others.length > 0) {
-      console.log(
-        `the service trains on ${serviceBackend} only: its trainer calls selectBackend() without a preference ` +
-          `and no setting selects another, so ${others.join(", ")} ${others.length === 1 ? "has" : "have"} the bare loop only.`,
-      );
-    }
 
     const results: string[] = [];
     const figure = (backend: string, path: string): number | undefined => {
       const row = rows.get(`${backend} ${path}`);
       return row === undefined ? undefined : steady(row.runs);
     };
-    const serviceFigure = figure(serviceBackend, PATH_SERVICE) as number;
-    const ref = figure(serviceBackend, PATH_BARE);
-    if (ref === undefined) {
-      console.log(`the service's backend ${serviceBackend} does not load in this process: no reference`);
-    } else {
+    for (const backend of measured) {
+      const serviceFigure = figure(backend, PATH_SERVICE) as number;
+      const ref = figure(backend, PATH_BARE) as number;
       const batchMicros = (BATCH / ref) * 1e6;
       console.log(
-        `await setImmediate on an idle thread: ${yieldMicros.toFixed(1)} µs, ` +
-          `${((100 * yieldMicros) / batchMicros).toFixed(2)}% of a bare ${serviceBackend} batch (${batchMicros.toFixed(0)} µs)`,
+        `${backend}: await setImmediate on an idle thread ${yieldMicros.toFixed(1)} µs, ` +
+          `${((100 * yieldMicros) / batchMicros).toFixed(2)}% of a bare batch (${batchMicros.toFixed(0)} µs)`,
       );
       // Per round, service over bare: how far the machine's drifting load moves the ratio.
-      const serviceRuns = rows.get(`${serviceBackend} ${PATH_SERVICE}`)?.runs ?? [];
-      const bareRuns = rows.get(`${serviceBackend} ${PATH_BARE}`)?.runs ?? [];
+      const serviceRuns = rows.get(`${backend} ${PATH_SERVICE}`)?.runs ?? [];
+      const bareRuns = rows.get(`${backend} ${PATH_BARE}`)?.runs ?? [];
       const paired = serviceRuns.map((speeds, i) => steady([speeds]) / steady([bareRuns[i] ?? []]));
-      console.log(`service/bare per round: ${paired.map((r) => r.toFixed(3)).join(" ")}`);
+      console.log(`${backend}: service/bare per round: ${paired.map((r) => r.toFixed(3)).join(" ")}`);
       results.push(
         result(
-          `training_samples_per_s_${serviceBackend}`,
+          `training_samples_per_s_${backend}`,
           serviceFigure,
           ref,
           `ratio>=${MIN_RATIO}`,
           serviceFigure / ref >= MIN_RATIO,
         ),
       );
-      const worker = figure(serviceBackend, PATH_WORKER);
+      const worker = figure(backend, PATH_WORKER);
       if (worker !== undefined) {
-        results.push(
-          result(`training_bare_worker_samples_per_s_${serviceBackend}`, worker, ref, "none", undefined),
-        );
+        results.push(result(`training_bare_worker_samples_per_s_${backend}`, worker, ref, "none", undefined));
       }
     }
-    for (const backend of others) {
-      const value = figure(backend, PATH_BARE) as number;
-      results.push(result(`training_bare_samples_per_s_${backend}`, value, ref ?? value, "none", undefined));
-    }
     console.log(
-      "informational (target=none): training_bare_worker_* ref = the bare loop on the same backend; " +
-        `training_bare_samples_per_s_<backend> ref = the bare loop on ${serviceBackend}.`,
+      "informational (target=none): training_bare_worker_* ref = the bare loop on the same backend, on the main thread.",
     );
     for (const line of results) console.log(line);
   } finally {
