@@ -121,11 +121,19 @@ export class ThreadExecutor implements TrainingExecutor {
   }
 }
 
+// TF.js keeps one engine per thread: runs on this thread must take turns.
+let inProcessTail: Promise<unknown> = Promise.resolve();
+
 function startInProcess(task: TrainTask, hooks: TrainHooks): TrainingRun {
   let cancelled = false;
-  const outcome = import("./run-training.js").then(({ runTraining }) =>
-    runTraining(task, { ...hooks, shouldStop: () => cancelled }),
-  );
+  const outcome = inProcessTail
+    .catch(() => {})
+    .then(() => import("./run-training.js"))
+    .then(({ runTraining }) => {
+      if (cancelled) throw new CancelledError("cancelled");
+      return runTraining(task, { ...hooks, shouldStop: () => cancelled });
+    });
+  inProcessTail = outcome.catch(() => {});
   return {
     outcome,
     cancel: () => {
