@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { convertCsvFile, ingest } from "@seam/datasets/ingest";
 import { createGrpcTransport } from "@seam/kit/hosting";
+import { createRandom as prng } from "@seam/kit/random";
 import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { RecordBatchReader } from "apache-arrow";
 
@@ -77,18 +78,6 @@ export async function measureIngest(
     mbPerSec: size / 2 ** 20 / seconds,
     rowsPerSec: rows / seconds,
     peakRssMb: Math.max(await peakRssMb(), sampled / 2 ** 20),
-  };
-}
-
-/** A small fast PRNG (mulberry32), so the file is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -29,6 +29,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@seam/kit/hosting";
+import { createRandom as prng } from "@seam/kit/random";
 import { type OnlineRead, type OnlineRecord, openOnlineStore } from "@seam/kit/storage";
 import { startRedisServer } from "@seam/kit/testing";
 import { Health } from "@seam/proto/grpc/health/v1/health_pb";
@@ -109,18 +110,6 @@ interface Measurement {
   readonly p99: number;
   readonly rps: number;
   readonly calls: number;
-}
-
-/** A small fast PRNG (mulberry32), so every run uses the same data and keys. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The source CSV (user_id, event_timestamp, ten features) and, per view, each entity's stored values. */

@@ -41,6 +41,7 @@ import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@seam/kit/hosting";
+import { createRandom as prng } from "@seam/kit/random";
 import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import {
   Activation,
@@ -77,18 +78,6 @@ interface BareRun {
   readonly x: Float32Array;
   readonly y: Float32Array;
   readonly rows: number;
-}
-
-/** A small fast PRNG (mulberry32), so every run uses the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The CSV (f0..f19, label) and the same rows as row-major features and labels. */

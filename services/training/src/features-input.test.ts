@@ -1,5 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
+import { createRandom as random } from "@seam/kit/random";
 import { failure } from "@seam/kit/testing";
 import { ColumnType } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import type { ApplyDefinitionsRequestSchema } from "@seam/proto/seam/features/v1/features_pb";
@@ -15,17 +16,6 @@ const DAY = 86_400_000;
 const START = Date.parse("2024-05-01T00:00:00Z");
 const CUSTOMERS = 120;
 const DAYS = 5;
-
-/** A seeded PRNG (mulberry32): the same data every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A customer-stats source (a row per customer and day, spend switching at random between

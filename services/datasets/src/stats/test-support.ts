@@ -1,6 +1,7 @@
 // Builders for small, hand-checkable Arrow data in tests of stats/, splits/ and read/.
 
 import { create } from "@bufbuild/protobuf";
+import { createRandom } from "@seam/kit/random";
 import { ColumnType, type Schema, SchemaSchema } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import {
   Bool,
@@ -63,14 +64,5 @@ export function batchesOfIpc(bytes: Uint8Array): RecordBatch[] {
 
 export { ColumnType };
 
-/** mulberry32: a small seeded PRNG, so generated test data is the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so generated test data is the same on every run. */
+export const prng = createRandom;

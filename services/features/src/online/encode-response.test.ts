@@ -1,6 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { createRandom as prng } from "@seam/kit/random";
 import {
   FeatureStatus,
   GetOnlineFeaturesResponseSchema,
@@ -8,18 +9,6 @@ import {
 } from "@seam/proto/seam/features/v1/features_pb";
 import { describe, expect, it } from "vitest";
 import { encodeOnlineFeaturesResponse } from "./encode-response.js";
-
-// A small deterministic PRNG, so a failure reproduces.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomValue(random: () => number): MessageInitShape<typeof OnlineFeatureValueSchema> {
   const pick = Math.floor(random() * 9);

@@ -1,4 +1,5 @@
 import { fromBinary } from "@bufbuild/protobuf";
+import { createRandom as rng } from "@seam/kit/random";
 import { ModelProtoSchema, TensorProto_DataType, type ValueInfoProto } from "@seam/proto/onnx/onnx_pb";
 import { InferenceSession } from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
@@ -15,18 +16,6 @@ import { exportOnnx, ONNX_IR_VERSION, ONNX_ML_OPSET, ONNX_OPSET, onnxOutputName 
 import type { RawRow } from "./raw-values.js";
 import { predictReference } from "./reference.js";
 import { verifyOnnx } from "./verify.js";
-
-/** mulberry32: small, seeded, good enough for test weights. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function dense(
   random: () => number,

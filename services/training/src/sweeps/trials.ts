@@ -1,5 +1,6 @@
 import { clone } from "@bufbuild/protobuf";
 import { InvalidArgumentError } from "@seam/kit/errors";
+import { createRandom } from "@seam/kit/random";
 import {
   Activation,
   type JobSpec,
@@ -87,7 +88,7 @@ export function expandTrials(spec: SweepSpec): Array<Record<string, string>> {
         `spec.trial_count must be between 1 and ${MAX_TRIALS} for random search, got ${spec.trialCount}`,
       );
     }
-    const random = seededRandom(Number(spec.seed % 2n ** 32n));
+    const random = createRandom(Number(spec.seed % 2n ** 32n));
     return Array.from({ length: spec.trialCount }, () =>
       Object.fromEntries(spec.parameters.map((p) => [p.name, draw(p, random)])),
     );
@@ -134,18 +135,6 @@ function draw(p: SweepParameter, random: () => number): string {
     ? Math.exp(Math.log(p.min) + u * (Math.log(p.max) - Math.log(p.min)))
     : p.min + u * (p.max - p.min);
   return String(Number(value.toPrecision(6)));
-}
-
-// mulberry32: small, seeded, good enough for picking hyperparameters reproducibly.
-function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function number(value: string): number {

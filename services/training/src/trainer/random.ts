@@ -4,6 +4,7 @@
  * Each use draws from its own stream, derived from (seed, stream, index), so resuming at
  * epoch N needs no generator state: epoch N's shuffle and masks come from (seed, N).
  */
+import { createRandom } from "@seam/kit/random";
 
 /** Independent uses of the seed. */
 export const Stream = { init: 1, shuffle: 2, dropout: 3, split: 4 } as const;
@@ -33,16 +34,7 @@ export function deriveSeed(seed: number, ...parts: number[]): number {
 }
 
 /** A generator of uniform numbers in [0, 1) (mulberry32: fast, 2^32 period, plenty for masks and shuffles). */
-export function createRandom(seed32: number): () => number {
-  let state = seed32 >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
+export { createRandom };
 
 /** Shuffles `values` in place (Fisher–Yates) and returns it. */
 export function shuffleInPlace<T extends { length: number; [i: number]: number }>(
