@@ -22,7 +22,6 @@
  * the issue asks; 1 shows unloaded latency); BENCH_SERVER_CPU_PROF a directory to write the
  * server process's CPU profile (node --cpu-prof) to.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -37,6 +36,8 @@ import { ColumnType, DatasetService, SourceFormat } from "@seam/proto/seam/datas
 import { FeatureStatus, FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { Redis } from "ioredis";
+import { startChild } from "./support/child-process.js";
+import { resultLine } from "./support/results.js";
 
 const ENTITIES = Number(process.env.BENCH_ENTITIES ?? 100_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
@@ -187,65 +188,7 @@ function hashKey(prefix: string, id: number): string {
   return `${prefix}{user_id=${id}}`;
 }
 
-/**
- * Runs a Node script in a child process and resolves once its stdout has printed a line
- * `<name> <address>` (leading blanks allowed, as `seam up` indents them) for every name;
- * `stop()` sends SIGTERM (the servers drain) and waits for the exit.
- */
-async function startChild(
-  script: string,
-  names: readonly string[],
-  options: { args?: readonly string[]; env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
-): Promise<{ addresses: Map<string, string>; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...(options.args ?? [])], {
-    env: { ...process.env, ...options.env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await exited;
-  };
-  try {
-    const addresses = await new Promise<Map<string, string>>((resolve, reject) => {
-      let text = "";
-      const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${text}`)), 30_000);
-      void exited.then(() => reject(new Error(`${script} exited:\n${text}`)));
-      child.stdout.on("data", (chunk: Buffer) => {
-        text += chunk.toString();
-        const found = new Map<string, string>();
-        for (const name of names) {
-          const address = new RegExp(`^\\s*${name}\\s+(\\S+)`, "m").exec(text)?.[1];
-          if (address !== undefined) found.set(name, address);
-        }
-        if (found.size === names.length) {
-          clearTimeout(timer);
-          resolve(found);
-        }
-      });
-    });
-    return { addresses, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
-
 const ms = (n: number): string => n.toFixed(3);
-const num = (n: number): string => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(3));
-
-function result(
-  name: string,
-  value: number,
-  unit: string,
-  ref: number,
-  target: string,
-  met: boolean | undefined,
-): string {
-  const outcome = met === undefined ? "n/a" : met ? "yes" : "no";
-  return `RESULT ${name} value=${num(value)} ${unit} ref=${num(ref)} ratio=${(value / ref).toFixed(3)} target=${target} met=${outcome}`;
-}
-
 async function main(): Promise<void> {
   const benchDir = dirname(fileURLToPath(import.meta.url));
   const repoRoot = join(benchDir, "..", "..");
@@ -424,9 +367,16 @@ async function main(): Promise<void> {
     const serviceRps = rowsWritten / serviceSeconds;
     const rawRps = rawRows / rawSeconds;
     results.push(
-      result("materialize_rows_per_s", serviceRps, "rows/s", rawRps, "none", undefined),
-      result("materialize_source_rows_per_s", rowsRead / serviceSeconds, "rows/s", rawRps, "none", undefined),
-      result(
+      resultLine("materialize_rows_per_s", serviceRps, "rows/s", rawRps, "none", undefined),
+      resultLine(
+        "materialize_source_rows_per_s",
+        rowsRead / serviceSeconds,
+        "rows/s",
+        rawRps,
+        "none",
+        undefined,
+      ),
+      resultLine(
         "materialize_write_phase_rows_per_s",
         rowsWritten / writePhaseSeconds,
         "rows/s",
@@ -434,7 +384,7 @@ async function main(): Promise<void> {
         "none",
         undefined,
       ),
-      result(
+      resultLine(
         "materialize_kit_store_write_rows_per_s",
         rawRows / kitSeconds,
         "rows/s",
@@ -537,17 +487,17 @@ async function main(): Promise<void> {
       );
       const name = `online_${size}_${size === 1 ? "entity" : "entities"}`;
       results.push(
-        result(`${name}_p50`, grpc.p50, "ms", ref, "ratio<=1.0", grpc.p50 / ref <= 1),
-        result(`${name}_p99`, grpc.p99, "ms", rawRead.p99, "none", undefined),
-        result(`${name}_rps`, grpc.rps, "req/s", rawRead.rps, "none", undefined),
-        result(`${name}_kit_read_p50`, kitRead.p50, "ms", rawRead.p50, "none", undefined),
+        resultLine(`${name}_p50`, grpc.p50, "ms", ref, "ratio<=1.0", grpc.p50 / ref <= 1),
+        resultLine(`${name}_p99`, grpc.p99, "ms", rawRead.p99, "none", undefined),
+        resultLine(`${name}_rps`, grpc.rps, "req/s", rawRead.rps, "none", undefined),
+        resultLine(`${name}_kit_read_p50`, kitRead.p50, "ms", rawRead.p50, "none", undefined),
       );
     }
     if (unexpected > 0) throw new Error(`${unexpected} values were not PRESENT`);
     // How a grpc-js round trip compares with one Redis pipeline round trip (1 entity).
     results.push(
-      result("online_empty_call_p50", empty.p50, "ms", rawSingleP50, "none", undefined),
-      result("online_kit_constant_call_p50", kitEmpty.p50, "ms", empty.p50, "none", undefined),
+      resultLine("online_empty_call_p50", empty.p50, "ms", rawSingleP50, "none", undefined),
+      resultLine("online_kit_constant_call_p50", kitEmpty.p50, "ms", empty.p50, "none", undefined),
     );
 
     console.log("");

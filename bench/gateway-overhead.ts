@@ -15,6 +15,7 @@ import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { createGrpcTransport } from "@seam/kit/hosting";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
+import { resultLine } from "./support/results.js";
 
 type Registry = Client<typeof ModelRegistryService>;
 
@@ -196,10 +197,7 @@ async function measure(registry: Registry, concurrency: number): Promise<Measure
 }
 
 function result(name: string, value: number, unit: string, ref: number, target: string, met: boolean): void {
-  const fmt = (n: number): string => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(3));
-  console.log(
-    `RESULT ${name} value=${fmt(value)} ${unit} ref=${fmt(ref)} ratio=${(value / ref).toFixed(3)} target=${target} met=${met ? "yes" : "no"}`,
-  );
+  console.log(resultLine(name, value, unit, ref, target, met));
 }
 
 function waitForAddresses(

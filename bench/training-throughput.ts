@@ -32,7 +32,6 @@
  * BENCH_SERVER_CPU_PROF: a directory for the `seam up` process's CPU profiles (node
  * --cpu-prof; its training worker threads write their own).
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -52,6 +51,8 @@ import {
   TrainingService,
 } from "@seam/proto/seam/training/v1/training_pb";
 import * as tf from "@tensorflow/tfjs";
+import { startChild } from "./support/child-process.js";
+import { resultLine } from "./support/results.js";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 50_000);
 const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 6);
@@ -248,50 +249,6 @@ async function workerMain(): Promise<void> {
 
 // --- The service -----------------------------------------------------------------------
 
-/**
- * Runs a Node script in a child process and resolves once its stdout has printed a line
- * `<name> <address>` (leading blanks allowed, as `seam up` indents them) for every name;
- * `stop()` sends SIGTERM (the servers drain) and waits for the exit.
- */
-async function startChild(
-  script: string,
-  names: readonly string[],
-  options: { args?: readonly string[]; env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
-): Promise<{ addresses: Map<string, string>; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...(options.args ?? [])], {
-    env: { ...process.env, ...options.env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await exited;
-  };
-  try {
-    const addresses = await new Promise<Map<string, string>>((resolve, reject) => {
-      let text = "";
-      const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${text}`)), 30_000);
-      void exited.then(() => reject(new Error(`${script} exited:\n${text}`)));
-      child.stdout.on("data", (chunk: Buffer) => {
-        text += chunk.toString();
-        const found = new Map<string, string>();
-        for (const name of names) {
-          const address = new RegExp(`^\\s*${name}\\s+(\\S+)`, "m").exec(text)?.[1];
-          if (address !== undefined) found.set(name, address);
-        }
-        if (found.size === names.length) {
-          clearTimeout(timer);
-          resolve(found);
-        }
-      });
-    });
-    return { addresses, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
-
 interface ServiceClients {
   readonly datasets: Client<typeof DatasetService>;
   readonly training: Client<typeof TrainingService>;
@@ -383,11 +340,6 @@ function median(values: readonly number[]): number {
 }
 
 const num = (n: number): string => n.toFixed(0);
-
-function result(name: string, value: number, ref: number, target: string, met: boolean | undefined): string {
-  const outcome = met === undefined ? "n/a" : met ? "yes" : "no";
-  return `RESULT ${name} value=${num(value)} rows/s ref=${num(ref)} ratio=${(value / ref).toFixed(3)} target=${target} met=${outcome}`;
-}
 
 /** One measured path: per run (round), each epoch's rows/s. */
 interface Row {
@@ -555,9 +507,10 @@ async function main(): Promise<void> {
       const paired = serviceRuns.map((speeds, i) => steady([speeds]) / steady([bareRuns[i] ?? []]));
       console.log(`${backend}: service/bare per round: ${paired.map((r) => r.toFixed(3)).join(" ")}`);
       results.push(
-        result(
+        resultLine(
           `training_samples_per_s_${backend}`,
           serviceFigure,
+          "rows/s",
           ref,
           `ratio>=${MIN_RATIO}`,
           serviceFigure / ref >= MIN_RATIO,
@@ -565,7 +518,16 @@ async function main(): Promise<void> {
       );
       const worker = figure(backend, PATH_WORKER);
       if (worker !== undefined) {
-        results.push(result(`training_bare_worker_samples_per_s_${backend}`, worker, ref, "none", undefined));
+        results.push(
+          resultLine(
+            `training_bare_worker_samples_per_s_${backend}`,
+            worker,
+            "rows/s",
+            ref,
+            "none",
+            undefined,
+          ),
+        );
       }
     }
     console.log(
