@@ -1,8 +1,8 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "@seam/kit/errors";
 import { ColumnType } from "@seam/proto/seam/datasets/v1/datasets_pb";
-import { type FeatureValue, FeatureValueSchema } from "@seam/proto/seam/features/v1/features_pb";
+import type { FeatureValue, FeatureValueSchema } from "@seam/proto/seam/features/v1/features_pb";
 
 // Feature values travel as FeatureValue messages, sit in the online store as text, and
 // come out of Arrow columns as JS values. This module converts between the three, always
@@ -89,11 +89,6 @@ export function decodeFeatureValue(
     case ColumnType.UNSPECIFIED:
       throw new Error("a feature has no type");
   }
-}
-
-/** A FeatureValue for `type` decoded from the online store's text. */
-export function featureValueOf(type: ColumnType, text: string): FeatureValue {
-  return create(FeatureValueSchema, decodeFeatureValue(type, text));
 }
 
 /** The type's name with its article, for messages: "an int64", "a float64", … */

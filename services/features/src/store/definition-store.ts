@@ -126,11 +126,6 @@ export class DefinitionStore {
     return { checks, puts };
   }
 
-  /** Commits a batch made by {@link applyBatch}; false when a check failed (retry). */
-  commit(batch: MetaCommit): Promise<boolean> {
-    return this.meta.commit(batch);
-  }
-
   /**
    * Deletes a definition, its history and guard (and a view's materialization state) unless
    * `usersOf` finds users: then FAILED_PRECONDITION naming them. The guard makes this safe
