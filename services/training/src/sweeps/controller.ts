@@ -70,6 +70,8 @@ function median(values: number[]): number {
  */
 export async function driveSweep(id: string, deps: SweepDeps, signal: AbortSignal): Promise<void> {
   const { sweeps, jobs, logger } = deps;
+  // An ended trial's job no longer changes: read it once, not on every tick.
+  const ended = new Map<number, Job>();
   while (!signal.aborted) {
     const sweep = await sweeps.get(id);
     if (sweep.state !== SweepState.RUNNING) return;
@@ -77,8 +79,12 @@ export async function driveSweep(id: string, deps: SweepDeps, signal: AbortSigna
     if (spec === undefined || spec.base === undefined) throw new Error(`sweep ${id} has no spec`);
     const minimize = spec.direction === Direction.MINIMIZE;
     const trialJobs = new Map<number, Job>();
-    for (const trial of sweep.trials)
-      if (trial.jobId !== "") trialJobs.set(trial.number, await jobs.get(trial.jobId));
+    for (const trial of sweep.trials) {
+      if (trial.jobId === "") continue;
+      const job = ended.get(trial.number) ?? (await jobs.get(trial.jobId));
+      if (TERMINAL_JOB.has(job.state)) ended.set(trial.number, job);
+      trialJobs.set(trial.number, job);
+    }
 
     // The median rule: a running trial worse than the median of the others at its epoch stops.
     const stops: Array<{ trial: Trial; reason: string }> = [];
