@@ -10,18 +10,24 @@ export const MAX_KEY_BYTES = 1024;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
- * Checks a key and returns its UTF-8 bytes. Lone surrogates are refused because
- * UTF-8 encoding would silently turn different strings into the same key.
+ * Checks a key: non-empty, no NUL, well-formed Unicode (lone surrogates are refused
+ * because UTF-8 encoding would silently turn different strings into the same key), at
+ * most MAX_KEY_BYTES in UTF-8. Encodes nothing when the length alone proves it short
+ * enough (a UTF-16 unit is at most 3 UTF-8 bytes): online reads check every key.
  */
-export function keyBytes(key: string): Buffer {
+export function checkKey(key: string): void {
   if (key.length === 0) throw new InvalidArgumentError("store key must not be empty");
   if (key.includes("\0")) throw new InvalidArgumentError("store key must not contain NUL");
   if (LONE_SURROGATE.test(key)) throw new InvalidArgumentError("store key must be well-formed Unicode");
-  const bytes = Buffer.from(key, "utf8");
-  if (bytes.length > MAX_KEY_BYTES) {
+  if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES) {
     throw new InvalidArgumentError(`store key is longer than ${MAX_KEY_BYTES} bytes`);
   }
-  return bytes;
+}
+
+/** Checks a key (see {@link checkKey}) and returns its UTF-8 bytes. */
+export function keyBytes(key: string): Buffer {
+  checkKey(key);
+  return Buffer.from(key, "utf8");
 }
 
 /**

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { OnlineRead, OnlineRecord } from "../ports.js";
-import { keyBytes, MAX_KEY_BYTES } from "./keys.js";
+import { checkKey } from "./keys.js";
 
 /**
  * Longest group accepted, in UTF-8 bytes. With the longest entity key it keeps the
@@ -60,18 +60,8 @@ export function checkReadFields(group: string, fields: ReadonlyArray<string>): v
   for (const field of fields) checkField(field);
 }
 
-/** Validates an entity key: the same rules as any store key (non-empty, no NUL, well-formed, at most 1 KiB). */
-export function checkEntityKey(entityKey: string): void {
-  // Reads check every key of every request: skip keyBytes' copy when the length alone
-  // proves the key short enough (a UTF-16 unit is at most 3 UTF-8 bytes).
-  if (entityKey.length > 0 && entityKey.length * 3 <= MAX_KEY_BYTES) {
-    if (entityKey.includes("\0")) throw new InvalidArgumentError("store key must not contain NUL");
-    if (LONE_SURROGATE.test(entityKey))
-      throw new InvalidArgumentError("store key must be well-formed Unicode");
-    return;
-  }
-  keyBytes(entityKey);
-}
+/** Validates an entity key: the rules of any store key (see checkKey). */
+export const checkEntityKey = checkKey;
 
 function checkGroup(group: string): void {
   if (group.length === 0) throw new InvalidArgumentError("online store group must not be empty");
