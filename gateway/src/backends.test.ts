@@ -9,6 +9,7 @@ describe("backends", () => {
       datasets: "127.0.0.1:50052",
       features: "127.0.0.1:50053",
       training: "127.0.0.1:50054",
+      inference: "127.0.0.1:50055",
     });
   });
 
@@ -19,12 +20,14 @@ describe("backends", () => {
         SEAM_DATASETS_ADDRESS: "datasets:50052",
         SEAM_FEATURES_ADDRESS: "features:7000",
         SEAM_TRAINING_ADDRESS: "training:7001",
+        SEAM_INFERENCE_ADDRESS: "inference:7002",
       }),
     ).toEqual({
       registry: "registry:50051",
       datasets: "datasets:50052",
       features: "features:7000",
       training: "training:7001",
+      inference: "inference:7002",
     });
     expect(() => loadBackendAddresses({ SEAM_FEATURES_ADDRESS: "no port" })).toThrow(ConfigError);
     expect(() => loadBackendAddresses({ SEAM_FEATURES_ADDRESS: "no port" })).toThrow(/SEAM_FEATURES_ADDRESS/);
@@ -33,7 +36,7 @@ describe("backends", () => {
     );
   });
 
-  it("routes each public service to its backend, one transport each", () => {
+  it("routes each public service to its backend, one transport per backend address", () => {
     const { services, transports } = connectBackends(loadBackendAddresses({}));
     try {
       expect(services.map((s) => s.service.typeName)).toEqual([
@@ -41,8 +44,12 @@ describe("backends", () => {
         "seam.datasets.v1.DatasetService",
         "seam.features.v1.FeatureStoreService",
         "seam.training.v1.TrainingService",
+        "seam.inference.v1.InferenceService",
+        "inference.GRPCInferenceService",
       ]);
-      expect(transports).toHaveLength(4);
+      // Both inference APIs share the inference server's connection.
+      expect(transports).toHaveLength(5);
+      expect(services[4]?.transport).toBe(services[5]?.transport);
     } finally {
       for (const transport of transports) transport.close();
     }

@@ -2,7 +2,9 @@ import type { DescService } from "@bufbuild/protobuf";
 import { addressSchema, parseEnv } from "@seam/kit/config";
 import { createGrpcTransport, type GrpcTransport } from "@seam/kit/hosting";
 import { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import { GRPCInferenceService } from "@seam/proto/inference/grpc_predict_v2_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
+import { InferenceService } from "@seam/proto/seam/inference/v1/inference_pb";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { TrainingService } from "@seam/proto/seam/training/v1/training_pb";
 import { z } from "zod";
@@ -14,6 +16,7 @@ export const backendsEnvSchema = z.object({
   SEAM_DATASETS_ADDRESS: addressSchema.default("127.0.0.1:50052"),
   SEAM_FEATURES_ADDRESS: addressSchema.default("127.0.0.1:50053"),
   SEAM_TRAINING_ADDRESS: addressSchema.default("127.0.0.1:50054"),
+  SEAM_INFERENCE_ADDRESS: addressSchema.default("127.0.0.1:50055"),
 });
 
 /** Addresses of the internal services. */
@@ -22,6 +25,8 @@ export interface BackendAddresses {
   readonly datasets: string;
   readonly features: string;
   readonly training: string;
+  /** Serves both Seam's InferenceService and the Open Inference Protocol. */
+  readonly inference: string;
 }
 
 /** Reads the backend addresses; throws ConfigError naming every bad variable. */
@@ -34,6 +39,7 @@ export function loadBackendAddresses(
     datasets: parsed.SEAM_DATASETS_ADDRESS,
     features: parsed.SEAM_FEATURES_ADDRESS,
     training: parsed.SEAM_TRAINING_ADDRESS,
+    inference: parsed.SEAM_INFERENCE_ADDRESS,
   };
 }
 
@@ -47,12 +53,19 @@ export function connectBackends(addresses: BackendAddresses): {
     [DatasetService, addresses.datasets],
     [FeatureStoreService, addresses.features],
     [TrainingService, addresses.training],
+    [InferenceService, addresses.inference],
+    [GRPCInferenceService, addresses.inference],
   ];
-  const transports: GrpcTransport[] = [];
+  // One transport (one HTTP/2 connection pool) per backend address.
+  const byAddress = new Map<string, GrpcTransport>();
   const services = routes.map(([service, address]) => {
-    const transport = createGrpcTransport({ address });
-    transports.push(transport);
+    let transport = byAddress.get(address);
+    if (transport === undefined) {
+      transport = createGrpcTransport({ address });
+      byAddress.set(address, transport);
+    }
     return { service, transport };
   });
+  const transports = [...byAddress.values()];
   return { services, transports };
 }

@@ -1,12 +1,13 @@
 import { runDatasets } from "@seam/datasets";
 import { runFeatures } from "@seam/features";
 import { runGateway } from "@seam/gateway";
+import { runInference } from "@seam/inference";
 import { runRegistry } from "@seam/registry";
 import { runTraining, runTrainingWorker } from "@seam/training";
 import { UsageError } from "../args.js";
 
 /** The services `seam serve <name>` can run, each as its own process. */
-export const SERVABLE = ["registry", "datasets", "features", "training", "gateway"] as const;
+export const SERVABLE = ["registry", "datasets", "features", "training", "inference", "gateway"] as const;
 
 /** `seam serve <name>`: one service in this process, configured from the environment. */
 export async function runServe(argv: string[], env: Record<string, string | undefined>): Promise<void> {
@@ -20,6 +21,8 @@ export async function runServe(argv: string[], env: Record<string, string | unde
       return runFeatures(env);
     case "training":
       return runTraining(env);
+    case "inference":
+      return runInference(env);
     case "gateway":
       return runGateway(env);
     default:

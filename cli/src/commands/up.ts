@@ -1,6 +1,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createRegistryLineage, datasetsConfigSchema, startDatasetsServer } from "@seam/datasets";
 import { featuresConfigSchema, startFeaturesServer } from "@seam/features";
+import { inferenceConfigSchema, startInferenceServer } from "@seam/inference";
 import { connectBackends, createGateway, loadGatewayConfig } from "@seam/gateway";
 import { parseEnv } from "@seam/kit/config";
 import { createGrpcTransport, installShutdownHandlers } from "@seam/kit/hosting";
@@ -23,6 +24,7 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
   const datasetsConfig = parseEnv(datasetsConfigSchema, env);
   const featuresConfig = parseEnv(featuresConfigSchema, env);
   const trainingConfig = parseEnv(trainingConfigSchema, env);
+  const inferenceConfig = parseEnv(inferenceConfigSchema, env);
   const gatewayConfig = loadGatewayConfig(env);
   const logger = createLogger({ service: "seam", level: registryConfig.LOG_LEVEL });
   const stores = await openStores({
@@ -64,11 +66,26 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
   );
   const trainingAddress = `${dialableHost(trainingConfig.TRAINING_HOST)}:${training.port}`;
 
+  // Inference resolves models in the registry, looks features up in the feature store and
+  // appends its prediction log to the dataset service.
+  const inference = await startInferenceServer(
+    {
+      ...inferenceConfig,
+      SEAM_DATASETS_ADDRESS: datasetsAddress,
+      SEAM_REGISTRY_ADDRESS: registryAddress,
+      SEAM_FEATURES_ADDRESS: featuresAddress,
+    },
+    stores,
+    logger.child({ component: "inference" }),
+  );
+  const inferenceAddress = `${dialableHost(inferenceConfig.INFERENCE_HOST)}:${inference.port}`;
+
   const { services, transports } = connectBackends({
     registry: registryAddress,
     datasets: datasetsAddress,
     features: featuresAddress,
     training: trainingAddress,
+    inference: inferenceAddress,
   });
   const gateway = createGateway({
     services,
@@ -86,6 +103,9 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
   out.line(`  datasets  ${datasetsConfig.DATASETS_HOST}:${datasets.port}  (gRPC, reflection on)`);
   out.line(`  features  ${featuresConfig.FEATURES_HOST}:${features.port}  (gRPC, reflection on)`);
   out.line(`  training  ${trainingConfig.TRAINING_HOST}:${training.port}  (gRPC, reflection on)`);
+  out.line(
+    `  inference ${inferenceConfig.INFERENCE_HOST}:${inference.port}  (gRPC + Open Inference Protocol, reflection on)`,
+  );
   out.line("Ctrl-C stops it.");
 
   installShutdownHandlers(
@@ -95,6 +115,7 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
       // whose materializations and joins still call the dataset service.
       shutdown: async (graceMs) => {
         await gateway.close();
+        await inference.server.shutdown(graceMs);
         await training.server.shutdown(graceMs);
         // Its runner reads datasets and registers models too: running jobs stop here (left
         // RUNNING, resumed from their checkpoint at the next start) while both still serve.
@@ -108,6 +129,8 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
       beforeExit: async () => {
         for (const transport of [...transports, registryForDatasets]) transport.close();
         // Their runner, clients and online store; the shared stores they use go after them.
+        // Inference flushes its prediction log into the dataset service, closed after it.
+        await inference.close();
         await training.close();
         await features.close();
         await stores.close();

@@ -6,6 +6,7 @@
 export { type RegistryConfig, registryConfigSchema } from "./config.js";
 export { REGISTRY_EVENTS_TOPIC } from "./events.js";
 export { runRegistry } from "./main.js";
+export { checkAlias, checkModelName, type ModelReference, parseReference } from "./names.js";
 export { OnnxLoadError, readOnnxSignature } from "./onnx-signature.js";
 export { type RunningRegistry, startRegistryServer } from "./server.js";
 export { ModelRegistry, type RegistryDeps } from "./service.js";

@@ -93,6 +93,8 @@ export interface GrpcServer {
   shutdown(graceMs?: number): Promise<void>;
   /** Fully-qualified names of the registered services. */
   readonly serviceNames: readonly string[];
+  /** True once {@link GrpcServer.shutdown} has begun (readiness checks answer "not ready"). */
+  readonly draining: boolean;
 }
 
 function bindAddress(host: string, port: number): string {
@@ -197,6 +199,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
 
     get serviceNames() {
       return services.map((service) => service.typeName);
+    },
+
+    get draining() {
+      return shutdownPromise !== undefined;
     },
   };
   return grpcServer;

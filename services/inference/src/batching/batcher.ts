@@ -1,0 +1,258 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { InvalidArgumentError, ResourceExhaustedError } from "@seam/kit/errors";
+import { concatRows, sliceRows } from "./rows.js";
+import type { TensorData } from "../tensors/tensor-data.js";
+
+/** Runs a model once on inputs in its input order; returns every output in its output order. */
+export type RunModel = (inputs: readonly TensorData[]) => Promise<TensorData[]>;
+
+/** How a model version's requests are queued and grouped. */
+export interface BatchingOptions {
+  /** When false, every request runs alone as soon as a run slot is free. */
+  readonly enabled: boolean;
+  /** Most rows in one batch; a single larger request still runs, alone. */
+  readonly maxBatchRows: number;
+  /** How long the first request of a batch may wait for others, in microseconds. */
+  readonly maxQueueDelayMicros: number;
+  /** Requests waiting beyond this are refused at once with RESOURCE_EXHAUSTED. */
+  readonly maxQueuedRequests: number;
+  /** Model runs in flight at once (ONNX Runtime runs them on its own threads). */
+  readonly maxConcurrentRuns: number;
+}
+
+/** What one request gets back. */
+export interface BatchResult {
+  /** This request's rows of every output, in the model's output order. */
+  readonly outputs: TensorData[];
+  /** Rows in the batch the request ran in. */
+  readonly batchRows: number;
+  readonly queueMicros: number;
+  readonly computeMicros: number;
+}
+
+/** Receives what happens, for statistics and metrics. */
+export interface BatchObserver {
+  batchRan(rows: number, requests: number, computeMicros: number): void;
+  requestQueued(queueMicros: number): void;
+  rejectedQueueFull(): void;
+  expiredInQueue(): void;
+}
+
+/** Per-request options. */
+export interface SubmitOptions {
+  /** Epoch milliseconds after which the request must not run. */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+}
+
+interface Pending {
+  readonly inputs: readonly TensorData[];
+  readonly rows: number;
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  readonly enqueuedNs: bigint;
+  readonly resolve: (result: BatchResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Dynamic batching for one loaded model version. Validated requests queue; a batch forms
+ * when the queued rows reach `maxBatchRows`, when the first request has waited
+ * `maxQueueDelayMicros`, or when a run slot frees up; requests join in arrival order while
+ * their non-batch dimensions match. Expired or cancelled requests are dropped when the
+ * batch forms, never run. When a batch's run fails, each of its requests is run alone, so
+ * one request the model cannot run fails alone instead of failing its neighbours.
+ */
+export class Batcher {
+  readonly #run: RunModel;
+  readonly #options: BatchingOptions;
+  readonly #observer: BatchObserver | undefined;
+  readonly #queue: Pending[] = [];
+  #queuedRows = 0;
+  #running = 0;
+  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(run: RunModel, options: BatchingOptions, observer?: BatchObserver) {
+    this.#run = run;
+    this.#options = options;
+    this.#observer = observer;
+  }
+
+  /** Requests waiting now. */
+  get queueDepth(): number {
+    return this.#queue.length;
+  }
+
+  /** Batches running now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /**
+   * Queues a request whose inputs are validated and in the model's input order; resolves
+   * with its rows of the outputs. Throws RESOURCE_EXHAUSTED at once when the queue is full.
+   */
+  submit(inputs: readonly TensorData[], rows: number, options: SubmitOptions = {}): Promise<BatchResult> {
+    if (this.#queue.length >= this.#options.maxQueuedRequests) {
+      this.#observer?.rejectedQueueFull();
+      return Promise.reject(
+        new ResourceExhaustedError(
+          `the model's queue is full (${this.#options.maxQueuedRequests} requests waiting); retry later`,
+        ),
+      );
+    }
+    return new Promise<BatchResult>((resolve, reject) => {
+      this.#queue.push({
+        inputs,
+        rows,
+        deadline: options.deadline ?? Number.POSITIVE_INFINITY,
+        signal: options.signal,
+        enqueuedNs: process.hrtime.bigint(),
+        resolve,
+        reject,
+      });
+      this.#queuedRows += rows;
+      this.#schedule();
+    });
+  }
+
+  /** Resolves once nothing is queued or running (before a session is released). */
+  idle(): Promise<void> {
+    if (this.#queue.length === 0 && this.#running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #schedule(): void {
+    if (this.#queue.length === 0 || this.#running >= this.#options.maxConcurrentRuns) return;
+    const { enabled, maxBatchRows, maxQueueDelayMicros } = this.#options;
+    if (!enabled || maxQueueDelayMicros <= 0 || this.#queuedRows >= maxBatchRows) {
+      this.#dispatch();
+      return;
+    }
+    if (this.#timer !== undefined) return;
+    const head = this.#queue[0] as Pending;
+    const waitedMicros = Number(process.hrtime.bigint() - head.enqueuedNs) / 1000;
+    const remainingMicros = maxQueueDelayMicros - waitedMicros;
+    const fire = () => {
+      this.#timer = undefined;
+      if (this.#running < this.#options.maxConcurrentRuns) this.#dispatch();
+    };
+    // Timers have millisecond granularity: under a millisecond, one turn of the event loop
+    // lets the requests that arrived in the same I/O phase join.
+    this.#timer = remainingMicros < 1000 ? setImmediate(fire) : setTimeout(fire, remainingMicros / 1000);
+  }
+
+  #dispatch(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer as NodeJS.Timeout);
+      clearImmediate(this.#timer as NodeJS.Immediate);
+      this.#timer = undefined;
+    }
+    const batch = this.#take();
+    if (batch.length > 0) {
+      this.#running++;
+      void this.#runBatch(batch).finally(() => {
+        this.#running--;
+        this.#schedule();
+        this.#notifyIdle();
+      });
+    }
+    // More queued than one batch holds, and a free slot: start the next one now.
+    if (this.#queue.length > 0) this.#schedule();
+    else this.#notifyIdle();
+  }
+
+  /** Takes the next batch off the queue, answering expired and cancelled requests on the way. */
+  #take(): Pending[] {
+    const batch: Pending[] = [];
+    let rows = 0;
+    const now = Date.now();
+    const limit = this.#options.enabled ? this.#options.maxBatchRows : 1;
+    while (this.#queue.length > 0) {
+      const next = this.#queue[0] as Pending;
+      if (next.signal?.aborted) {
+        this.#remove();
+        next.reject(new ConnectError("the request was cancelled while queued", Code.Canceled));
+        continue;
+      }
+      if (next.deadline <= now) {
+        this.#remove();
+        this.#observer?.expiredInQueue();
+        next.reject(
+          new ConnectError("the request's deadline passed while it waited in the queue; it was not run", Code.DeadlineExceeded),
+        );
+        continue;
+      }
+      const first = batch[0];
+      if (first !== undefined && (rows + next.rows > limit || !sameRowShape(first.inputs, next.inputs))) break;
+      this.#remove();
+      batch.push(next);
+      rows += next.rows;
+      if (!this.#options.enabled) break;
+    }
+    return batch;
+  }
+
+  #remove(): void {
+    const removed = this.#queue.shift();
+    if (removed !== undefined) this.#queuedRows -= removed.rows;
+  }
+
+  async #runBatch(batch: Pending[]): Promise<void> {
+    const startNs = process.hrtime.bigint();
+    for (const request of batch) this.#observer?.requestQueued(Number(startNs - request.enqueuedNs) / 1000);
+    const rows = batch.reduce((sum, r) => sum + r.rows, 0);
+    let outputs: TensorData[];
+    try {
+      const inputs = batch.length === 1 ? (batch[0] as Pending).inputs : concatRows(batch.map((r) => r.inputs));
+      outputs = await this.#run(inputs);
+      if (batch.length > 1 && !outputs.every((o) => o.dims[0] === rows)) {
+        throw new Error("an output's first dimension is not the batch's rows");
+      }
+    } catch (error) {
+      if (batch.length > 1) {
+        // Find who the model cannot run on: each request alone, so the others still succeed.
+        await Promise.all(batch.map((request) => this.#runBatch([request])));
+        return;
+      }
+      (batch[0] as Pending).reject(runFailure(error));
+      return;
+    }
+    const computeMicros = Number(process.hrtime.bigint() - startNs) / 1000;
+    this.#observer?.batchRan(rows, batch.length, computeMicros);
+    let offset = 0;
+    for (const request of batch) {
+      request.resolve({
+        outputs: batch.length === 1 ? outputs : sliceRows(outputs, offset, request.rows),
+        batchRows: rows,
+        queueMicros: Number(startNs - request.enqueuedNs) / 1000,
+        computeMicros,
+      });
+      offset += request.rows;
+    }
+  }
+
+  #notifyIdle(): void {
+    if (this.#queue.length > 0 || this.#running > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** Requests can share a batch when every input agrees beyond the first dimension. */
+function sameRowShape(a: readonly TensorData[], b: readonly TensorData[]): boolean {
+  return a.every((tensor, i) => {
+    const other = b[i];
+    if (other === undefined || other.dims.length !== tensor.dims.length) return false;
+    for (let d = 1; d < tensor.dims.length; d++) if (tensor.dims[d] !== other.dims[d]) return false;
+    return true;
+  });
+}
+
+/** ONNX Runtime refused inputs that passed validation: the values themselves are the problem. */
+function runFailure(error: unknown): Error {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new InvalidArgumentError(`the model could not run on this request's inputs: ${reason}`);
+}

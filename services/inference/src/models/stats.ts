@@ -1,0 +1,138 @@
+import { create } from "@bufbuild/protobuf";
+import { type Attributes, type Counter, type Histogram, metrics } from "@opentelemetry/api";
+import { type ModelVersionStats, ModelVersionStatsSchema } from "@seam/proto/seam/inference/v1/inference_pb";
+import type { BatchObserver } from "../batching/batcher.js";
+
+/** Upper bounds of the batch-size buckets (rows); the last bucket takes the rest. */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] as const;
+
+interface Instruments {
+  readonly requests: Counter;
+  readonly batchRows: Histogram;
+  readonly queueTime: Histogram;
+  readonly computeTime: Histogram;
+  readonly loadTime: Histogram;
+}
+
+let instruments: Instruments | undefined;
+
+// Created on first use, after the process has started its telemetry SDK: a meter taken
+// from the global provider before that would stay a no-op.
+function otel(): Instruments {
+  if (instruments === undefined) {
+    const meter = metrics.getMeter("@seam/inference");
+    instruments = {
+      requests: meter.createCounter("seam.inference.requests", {
+        description: "Predictions by model, version and outcome (ok, error, queue_full, expired)",
+      }),
+      batchRows: meter.createHistogram("seam.inference.batch_rows", {
+        description: "Rows per batch run",
+        advice: { explicitBucketBoundaries: [...BATCH_BUCKETS] },
+      }),
+      queueTime: meter.createHistogram("seam.inference.queue_time", {
+        description: "Time a request waited for its batch",
+        unit: "ms",
+      }),
+      computeTime: meter.createHistogram("seam.inference.compute_time", {
+        description: "Time of one batch run",
+        unit: "ms",
+      }),
+      loadTime: meter.createHistogram("seam.inference.model_load_time", {
+        description: "Fetch, open and warm-up time of a model version",
+        unit: "ms",
+      }),
+    };
+  }
+  return instruments;
+}
+
+/** Records a model version's load time (metric only). */
+export function recordModelLoad(modelName: string, version: number, millis: number): void {
+  otel().loadTime.record(millis, { "seam.model": modelName, "seam.model_version": version });
+}
+
+/**
+ * Counters of one loaded model version, reported by GetModelStatus and mirrored as
+ * OpenTelemetry metrics (attributes: model and version, never payloads).
+ */
+export class VersionStats implements BatchObserver {
+  readonly #attributes: Attributes;
+  #requests = 0;
+  #successes = 0;
+  #failures = 0;
+  #rejectedQueueFull = 0;
+  #expiredInQueue = 0;
+  #batches = 0;
+  #rows = 0;
+  #queueMicrosTotal = 0;
+  #queued = 0;
+  #computeMicrosTotal = 0;
+  readonly #buckets = new Array<number>(BATCH_BUCKETS.length + 1).fill(0);
+
+  constructor(modelName: string, version: number) {
+    this.#attributes = { "seam.model": modelName, "seam.model_version": version };
+  }
+
+  /** A request reached the version. */
+  started(): void {
+    this.#requests++;
+  }
+
+  /** A request was answered. */
+  succeeded(): void {
+    this.#successes++;
+    otel().requests.add(1, { ...this.#attributes, outcome: "ok" });
+  }
+
+  /** A request failed (any reason). */
+  failed(): void {
+    this.#failures++;
+    otel().requests.add(1, { ...this.#attributes, outcome: "error" });
+  }
+
+  batchRan(rows: number, _requests: number, computeMicros: number): void {
+    this.#batches++;
+    this.#rows += rows;
+    this.#computeMicrosTotal += computeMicros;
+    const bucket = BATCH_BUCKETS.findIndex((max) => rows <= max);
+    const index = bucket < 0 ? BATCH_BUCKETS.length : bucket;
+    this.#buckets[index] = (this.#buckets[index] ?? 0) + 1;
+    otel().batchRows.record(rows, this.#attributes);
+    otel().computeTime.record(computeMicros / 1000, this.#attributes);
+  }
+
+  requestQueued(queueMicros: number): void {
+    this.#queued++;
+    this.#queueMicrosTotal += queueMicros;
+    otel().queueTime.record(queueMicros / 1000, this.#attributes);
+  }
+
+  rejectedQueueFull(): void {
+    this.#rejectedQueueFull++;
+    otel().requests.add(1, { ...this.#attributes, outcome: "queue_full" });
+  }
+
+  expiredInQueue(): void {
+    this.#expiredInQueue++;
+    otel().requests.add(1, { ...this.#attributes, outcome: "expired" });
+  }
+
+  /** The counters as the API reports them. */
+  snapshot(): ModelVersionStats {
+    return create(ModelVersionStatsSchema, {
+      requests: BigInt(this.#requests),
+      successes: BigInt(this.#successes),
+      failures: BigInt(this.#failures),
+      rejectedQueueFull: BigInt(this.#rejectedQueueFull),
+      expiredInQueue: BigInt(this.#expiredInQueue),
+      batches: BigInt(this.#batches),
+      rows: BigInt(this.#rows),
+      batchSizes: this.#buckets.map((count, i) => ({
+        maxRows: BATCH_BUCKETS[i] ?? 0x7fffffff,
+        count: BigInt(count),
+      })),
+      meanQueueMicros: this.#queued === 0 ? 0 : this.#queueMicrosTotal / this.#queued,
+      meanComputeMicros: this.#batches === 0 ? 0 : this.#computeMicrosTotal / this.#batches,
+    });
+  }
+}
