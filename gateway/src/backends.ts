@@ -1,8 +1,8 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { addressSchema, parseEnv } from "@seam/kit/config";
 import { createGrpcTransport, type GrpcTransport } from "@seam/kit/hosting";
-import { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { GRPCInferenceService } from "@seam/proto/inference/grpc_predict_v2_pb";
+import { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { InferenceService } from "@seam/proto/seam/inference/v1/inference_pb";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";

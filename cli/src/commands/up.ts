@@ -1,8 +1,8 @@
 import { createClient } from "@connectrpc/connect";
 import { createRegistryLineage, datasetsConfigSchema, startDatasetsServer } from "@seam/datasets";
 import { featuresConfigSchema, startFeaturesServer } from "@seam/features";
-import { inferenceConfigSchema, startInferenceServer } from "@seam/inference";
 import { connectBackends, createGateway, loadGatewayConfig } from "@seam/gateway";
+import { inferenceConfigSchema, startInferenceServer } from "@seam/inference";
 import { parseEnv } from "@seam/kit/config";
 import { createGrpcTransport, installShutdownHandlers } from "@seam/kit/hosting";
 import { createLogger } from "@seam/kit/logging";

@@ -9,5 +9,10 @@ export { runInference } from "./main.js";
 export { POLICY_TAGS } from "./models/loaded-version.js";
 export { DEFAULT_ALIAS } from "./models/model-router.js";
 export { OIP_PLATFORM } from "./oip/oip-service.js";
-export { assembleInference, type InferenceParts, type InferenceRuntime, type InferenceSettings } from "./runtime.js";
+export {
+  assembleInference,
+  type InferenceParts,
+  type InferenceRuntime,
+  type InferenceSettings,
+} from "./runtime.js";
 export { type RunningInference, startInferenceServer } from "./server.js";

@@ -50,7 +50,7 @@ describe("Predict", () => {
     expect(y?.name).toBe("y");
     expect(y?.shape).toEqual([BigInt(ROWS), 1n]);
     const expected = mlpReference({ seed: 1 })(x, ROWS);
-    y?.floatValues.forEach((v, i) => expect(v).toBeCloseTo(expected[i] as number, 4));
+    for (const [i, v] of (y?.floatValues ?? []).entries()) expect(v).toBeCloseTo(expected[i] as number, 4);
   });
 
   it("answers raw inputs with raw outputs", async () => {
@@ -83,26 +83,42 @@ describe("Predict", () => {
   });
 
   it("refuses unknown models, aliases and versions with NOT_FOUND", async () => {
-    expect((await codeOf(t.inference.predict({ model: "nope", inputs: [xTensor(randomRows(1), 1)] }))).code).toBe(
-      Code.NotFound,
+    expect(
+      (await codeOf(t.inference.predict({ model: "nope", inputs: [xTensor(randomRows(1), 1)] }))).code,
+    ).toBe(Code.NotFound);
+    const alias = await codeOf(
+      t.inference.predict({ model: "mlp@challenger", inputs: [xTensor(randomRows(1), 1)] }),
     );
-    const alias = await codeOf(t.inference.predict({ model: "mlp@challenger", inputs: [xTensor(randomRows(1), 1)] }));
     expect(alias).toEqual({ code: Code.NotFound, message: 'model "mlp" has no alias "challenger"' });
-    expect((await codeOf(t.inference.predict({ model: "mlp:9", inputs: [xTensor(randomRows(1), 1)] }))).code).toBe(
-      Code.NotFound,
-    );
+    expect(
+      (await codeOf(t.inference.predict({ model: "mlp:9", inputs: [xTensor(randomRows(1), 1)] }))).code,
+    ).toBe(Code.NotFound);
   });
 
   it("refuses a wrong input name, data type, shape or element count, naming the tensor", async () => {
     const cases: Array<[Parameters<typeof t.inference.predict>[0], RegExp]> = [
-      [{ model: "mlp", inputs: [{ ...xTensor(randomRows(1), 1), name: "z" }] }, /"z" is not an input of the model \(inputs: x\)/],
       [
-        { model: "mlp", inputs: [{ name: "x", dataType: DataType.FLOAT64, shape: [1n, 20n], doubleValues: [...randomRows(1)] }] },
+        { model: "mlp", inputs: [{ ...xTensor(randomRows(1), 1), name: "z" }] },
+        /"z" is not an input of the model \(inputs: x\)/,
+      ],
+      [
+        {
+          model: "mlp",
+          inputs: [
+            { name: "x", dataType: DataType.FLOAT64, shape: [1n, 20n], doubleValues: [...randomRows(1)] },
+          ],
+        },
         /input "x" is float64; the model expects float32/,
       ],
-      [{ model: "mlp", inputs: [xTensor(randomRows(2, 10), 2, 10)] }, /input "x" has shape \[2, 10\]; the model expects \[N, 20\]/],
       [
-        { model: "mlp", inputs: [{ name: "x", dataType: DataType.FLOAT32, shape: [1n, 20n], floatValues: [1, 2, 3] }] },
+        { model: "mlp", inputs: [xTensor(randomRows(2, 10), 2, 10)] },
+        /input "x" has shape \[2, 10\]; the model expects \[N, 20\]/,
+      ],
+      [
+        {
+          model: "mlp",
+          inputs: [{ name: "x", dataType: DataType.FLOAT32, shape: [1n, 20n], floatValues: [1, 2, 3] }],
+        },
         /input "x"/,
       ],
       [{ model: "mlp", inputs: [] }, /inputs \(tensors\), rows or entities/],
@@ -123,7 +139,9 @@ describe("Predict", () => {
   });
 
   it("lets a version declare that it takes non-finite inputs", async () => {
-    await t.uploadModel("lenient", buildMlpModel({ seed: 2 }), { tags: { "seam.nonfinite_inputs": "allow" } });
+    await t.uploadModel("lenient", buildMlpModel({ seed: 2 }), {
+      tags: { "seam.nonfinite_inputs": "allow" },
+    });
     const x = randomRows(1);
     x[0] = Number.POSITIVE_INFINITY;
     const response = await t.inference.predict({ model: "lenient", inputs: [xTensor(x, 1)] });
@@ -134,7 +152,10 @@ describe("Predict", () => {
     const failure = await codeOf(
       t.inference.predict({ model: "mlp", inputs: [xTensor(randomRows(1), 1)], outputs: ["logits"] }),
     );
-    expect(failure).toEqual({ code: Code.InvalidArgument, message: '"logits" is not an output of mlp:1 (outputs: y)' });
+    expect(failure).toEqual({
+      code: Code.InvalidArgument,
+      message: '"logits" is not an output of mlp:1 (outputs: y)',
+    });
   });
 
   it("reports loaded versions with their counters and unloads them", async () => {

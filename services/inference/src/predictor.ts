@@ -1,8 +1,8 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import { type Span, trace } from "@opentelemetry/api";
 import { InvalidArgumentError } from "@seam/kit/errors";
 import type { EntityFeatures, EntityKey } from "@seam/proto/seam/inference/v1/inference_pb";
 import { MissingFeaturePolicy } from "@seam/proto/seam/inference/v1/inference_pb";
-import type { JsonObject } from "@bufbuild/protobuf";
 import { entityInputs, type FeatureLookup } from "./features/entity-inputs.js";
 import type { LoadedVersion } from "./models/loaded-version.js";
 import { POLICY_TAGS } from "./models/loaded-version.js";
@@ -128,10 +128,18 @@ export class Predictor {
     const input = request.input;
     switch (input.kind) {
       case "tensors":
-        return { tensors: input.tensors, features: [], nonFinite: version.nonFinitePolicy(this.#options.nonFinite) };
+        return {
+          tensors: input.tensors,
+          features: [],
+          nonFinite: version.nonFinitePolicy(this.#options.nonFinite),
+        };
       case "rows":
         // null in a row is the declared "missing" (NaN), not a client's stray NaN.
-        return { tensors: tensorsFromRows([...input.rows], version.inputs), features: [], nonFinite: "allow" };
+        return {
+          tensors: tensorsFromRows([...input.rows], version.inputs),
+          features: [],
+          nonFinite: "allow",
+        };
       case "entities": {
         if (version.featureService === "") {
           throw new InvalidArgumentError(
@@ -179,7 +187,12 @@ function selectOutputs(version: LoadedVersion, names: readonly string[]): number
  * The request's share of batching as two spans in its own trace, placed at the times
  * they happened: waiting in the queue, then the batch run it was part of.
  */
-function recordBatchSpans(version: LoadedVersion, batchRows: number, queueMicros: number, computeMicros: number): void {
+function recordBatchSpans(
+  version: LoadedVersion,
+  batchRows: number,
+  queueMicros: number,
+  computeMicros: number,
+): void {
   if (trace.getActiveSpan() === undefined) return;
   const end = Date.now();
   const runStart = end - computeMicros / 1000;

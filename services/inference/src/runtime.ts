@@ -5,8 +5,8 @@ import type { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import type { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import type { InferenceConfig } from "./config.js";
 import type { FeatureLookup } from "./features/entity-inputs.js";
-import { registryModelSource } from "./models/model-source.js";
 import { ModelRouter } from "./models/model-router.js";
+import { registryModelSource } from "./models/model-source.js";
 import { TrafficSplits } from "./models/traffic-splits.js";
 import { VersionCache } from "./models/version-cache.js";
 import { OipServiceImpl } from "./oip/oip-service.js";
@@ -17,7 +17,15 @@ import { InferenceServiceImpl } from "./service.js";
 /** Settings the runtime reads (the process config, or a test's). */
 export type InferenceSettings = Omit<
   InferenceConfig,
-  "INFERENCE_HOST" | "INFERENCE_PORT" | "SEAM_DATA_DIR" | "REDIS_URL" | "SEAM_REGISTRY_ADDRESS" | "SEAM_FEATURES_ADDRESS" | "SEAM_DATASETS_ADDRESS" | "LOG_LEVEL" | "INFERENCE_MAX_MESSAGE_BYTES"
+  | "INFERENCE_HOST"
+  | "INFERENCE_PORT"
+  | "SEAM_DATA_DIR"
+  | "REDIS_URL"
+  | "SEAM_REGISTRY_ADDRESS"
+  | "SEAM_FEATURES_ADDRESS"
+  | "SEAM_DATASETS_ADDRESS"
+  | "LOG_LEVEL"
+  | "INFERENCE_MAX_MESSAGE_BYTES"
 >;
 
 /** What the inference runtime talks to. */
@@ -49,7 +57,10 @@ export interface InferenceRuntime {
  * replicas), the router (following registry events), the prediction log, the predictor,
  * and both APIs over them.
  */
-export async function assembleInference(settings: InferenceSettings, parts: InferenceParts): Promise<InferenceRuntime> {
+export async function assembleInference(
+  settings: InferenceSettings,
+  parts: InferenceParts,
+): Promise<InferenceRuntime> {
   const following = new AbortController();
   const source = registryModelSource(parts.registry);
   const logger = parts.logger;

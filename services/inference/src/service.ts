@@ -26,9 +26,9 @@ import type { ModelRouter } from "./models/model-router.js";
 import type { TrafficSplits } from "./models/traffic-splits.js";
 import type { VersionCache } from "./models/version-cache.js";
 import type { Prediction, PredictionResult, Predictor } from "./predictor.js";
+import { mapConcurrent } from "./streaming.js";
 import { dataTypeOf, tensorFromProto, tensorToProto } from "./tensors/proto-tensors.js";
 import type { TensorSpec } from "./tensors/validate.js";
-import { mapConcurrent } from "./streaming.js";
 
 type Out<S extends Parameters<typeof create>[0]> = MessageInitShape<S>;
 
@@ -53,7 +53,11 @@ export class InferenceServiceImpl implements ServiceImpl<typeof InferenceService
 
   async predict(req: PredictRequest, ctx: HandlerContext): Promise<Out<typeof PredictResponseSchema>> {
     const raw = req.inputs.some((t) => t.raw.length > 0);
-    return toResponse(await this.#deps.predictor.predict(predictionOf(req, ctx.signal, deadlineOf(ctx))), req, raw);
+    return toResponse(
+      await this.#deps.predictor.predict(predictionOf(req, ctx.signal, deadlineOf(ctx))),
+      req,
+      raw,
+    );
   }
 
   async *predictStream(
@@ -133,7 +137,10 @@ export class InferenceServiceImpl implements ServiceImpl<typeof InferenceService
   async unloadModel(req: UnloadModelRequest) {
     checkModelName(req.modelName, "model_name");
     if (req.version < 0n) throw new InvalidArgumentError("version must be 0 (all) or a version number");
-    const versions = await this.#deps.cache.unload(req.modelName, req.version === 0n ? undefined : Number(req.version));
+    const versions = await this.#deps.cache.unload(
+      req.modelName,
+      req.version === 0n ? undefined : Number(req.version),
+    );
     if (versions.length === 0) {
       throw new NotFoundError(
         req.version === 0n
@@ -192,7 +199,11 @@ function predictionOf(req: PredictRequest, signal: AbortSignal, deadline: number
   };
 }
 
-function toResponse(result: PredictionResult, req: PredictRequest, raw: boolean): Out<typeof PredictResponseSchema> {
+function toResponse(
+  result: PredictionResult,
+  req: PredictRequest,
+  raw: boolean,
+): Out<typeof PredictResponseSchema> {
   return {
     modelName: result.modelName,
     modelVersion: BigInt(result.version),

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InvalidArgumentError, ResourceExhaustedError } from "@seam/kit/errors";
-import { concatRows, sliceRows } from "./rows.js";
 import type { TensorData } from "../tensors/tensor-data.js";
+import { concatRows, sliceRows } from "./rows.js";
 
 /** Runs a model once on inputs in its input order; returns every output in its output order. */
 export type RunModel = (inputs: readonly TensorData[]) => Promise<TensorData[]>;
@@ -53,6 +53,8 @@ interface Pending {
   readonly enqueuedNs: bigint;
   readonly resolve: (result: BatchResult) => void;
   readonly reject: (error: unknown) => void;
+  /** Stops listening to the request's signal (once it leaves the queue). */
+  forget: () => void;
 }
 
 /**
@@ -103,7 +105,7 @@ export class Batcher {
       );
     }
     return new Promise<BatchResult>((resolve, reject) => {
-      this.#queue.push({
+      const pending: Pending = {
         inputs,
         rows,
         deadline: options.deadline ?? Number.POSITIVE_INFINITY,
@@ -111,10 +113,44 @@ export class Batcher {
         enqueuedNs: process.hrtime.bigint(),
         resolve,
         reject,
-      });
+        forget: () => {},
+      };
+      const signal = options.signal;
+      if (signal !== undefined) {
+        // A request given up (deadline, client cancel) leaves the queue at once, freeing its slot.
+        const onAbort = () => {
+          const index = this.#queue.indexOf(pending);
+          if (index < 0) return;
+          this.#queue.splice(index, 1);
+          this.#queuedRows -= pending.rows;
+          this.#answerGivenUp(pending);
+          this.#notifyIdle();
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        pending.forget = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.#queue.push(pending);
       this.#queuedRows += rows;
       this.#schedule();
     });
+  }
+
+  /** Answers a request that will not run: expired when its deadline passed, else cancelled. */
+  #answerGivenUp(request: Pending): void {
+    request.forget();
+    const reason: unknown = request.signal?.reason;
+    const timedOut = reason instanceof ConnectError && reason.code === Code.DeadlineExceeded;
+    if (timedOut || request.deadline <= Date.now()) {
+      this.#observer?.expiredInQueue();
+      request.reject(
+        new ConnectError(
+          "the request's deadline passed while it waited in the queue; it was not run",
+          Code.DeadlineExceeded,
+        ),
+      );
+    } else {
+      request.reject(new ConnectError("the request was cancelled while queued", Code.Canceled));
+    }
   }
 
   /** Resolves once nothing is queued or running (before a session is released). */
@@ -171,22 +207,16 @@ export class Batcher {
     const limit = this.#options.enabled ? this.#options.maxBatchRows : 1;
     while (this.#queue.length > 0) {
       const next = this.#queue[0] as Pending;
-      if (next.signal?.aborted) {
+      if (next.signal?.aborted || next.deadline <= now) {
         this.#remove();
-        next.reject(new ConnectError("the request was cancelled while queued", Code.Canceled));
-        continue;
-      }
-      if (next.deadline <= now) {
-        this.#remove();
-        this.#observer?.expiredInQueue();
-        next.reject(
-          new ConnectError("the request's deadline passed while it waited in the queue; it was not run", Code.DeadlineExceeded),
-        );
+        this.#answerGivenUp(next);
         continue;
       }
       const first = batch[0];
-      if (first !== undefined && (rows + next.rows > limit || !sameRowShape(first.inputs, next.inputs))) break;
+      if (first !== undefined && (rows + next.rows > limit || !sameRowShape(first.inputs, next.inputs)))
+        break;
       this.#remove();
+      next.forget();
       batch.push(next);
       rows += next.rows;
       if (!this.#options.enabled) break;
@@ -205,7 +235,8 @@ export class Batcher {
     const rows = batch.reduce((sum, r) => sum + r.rows, 0);
     let outputs: TensorData[];
     try {
-      const inputs = batch.length === 1 ? (batch[0] as Pending).inputs : concatRows(batch.map((r) => r.inputs));
+      const inputs =
+        batch.length === 1 ? (batch[0] as Pending).inputs : concatRows(batch.map((r) => r.inputs));
       outputs = await this.#run(inputs);
       if (batch.length > 1 && !outputs.every((o) => o.dims[0] === rows)) {
         throw new Error("an output's first dimension is not the batch's rows");

@@ -28,7 +28,9 @@ export function sliceRows(tensors: readonly TensorData[], offset: number, rows: 
     const perRow = total === 0 ? 0 : tensor.data.length / total;
     const start = offset * perRow;
     const end = start + rows * perRow;
-    const data = Array.isArray(tensor.data) ? tensor.data.slice(start, end) : tensor.data.subarray(start, end);
+    const data = Array.isArray(tensor.data)
+      ? tensor.data.slice(start, end)
+      : tensor.data.subarray(start, end);
     return { name: tensor.name, type: tensor.type, dims: [rows, ...tensor.dims.slice(1)], data };
   });
 }

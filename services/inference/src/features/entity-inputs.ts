@@ -109,7 +109,8 @@ export async function entityInputs(
       }),
     }),
   );
-  if (features.length !== n) throw new Error(`the feature store answered ${features.length} rows for ${n} entities`);
+  if (features.length !== n)
+    throw new Error(`the feature store answered ${features.length} rows for ${n} entities`);
   return { tensors, features };
 }
 
@@ -142,13 +143,16 @@ function setElement(tensor: TensorData, r: number, value: FeatureValue | undefin
       return;
     case "int64":
       (tensor.data as BigInt64Array)[r] =
-        kind?.case === "int64Value" ? kind.value : BigInt(Math.trunc(kind === undefined ? 0 : numberOf(kind, input)));
+        kind?.case === "int64Value"
+          ? kind.value
+          : BigInt(Math.trunc(kind === undefined ? 0 : numberOf(kind, input)));
       return;
     case "bool":
       (tensor.data as Uint8Array)[r] = kind?.case === "boolValue" && kind.value ? 1 : 0;
       return;
     case "string":
-      (tensor.data as string[])[r] = kind === undefined ? "" : kind.case === "stringValue" ? kind.value : String(kind.value);
+      (tensor.data as string[])[r] =
+        kind === undefined ? "" : kind.case === "stringValue" ? kind.value : String(kind.value);
       return;
   }
 }
@@ -165,7 +169,7 @@ function numberOf(kind: NonNullable<FeatureValue["kind"]>, input: string): numbe
       return timestampDate(kind.value).getTime();
     case "stringValue":
       throw new FailedPreconditionError(`model input "${input}" is numeric but its feature holds strings`);
-    default:
+    case undefined:
       return Number.NaN;
   }
 }

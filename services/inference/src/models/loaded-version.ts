@@ -1,4 +1,7 @@
-import type { ModelVersion, TensorSpec as RegistryTensorSpec } from "@seam/proto/seam/registry/v1/registry_pb";
+import type {
+  ModelVersion,
+  TensorSpec as RegistryTensorSpec,
+} from "@seam/proto/seam/registry/v1/registry_pb";
 import type { InferenceSession } from "onnxruntime-node";
 import { Batcher, type BatchingOptions, type BatchResult, type SubmitOptions } from "../batching/batcher.js";
 import { ELEMENT_TYPES, type ElementType, type TensorData } from "../tensors/tensor-data.js";

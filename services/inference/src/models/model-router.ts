@@ -68,7 +68,10 @@ export class ModelRouter {
   }
 
   /** Where a reference points now, without loading anything. */
-  async target(reference: string, requestId: string): Promise<{ name: string; version: number; route: string }> {
+  async target(
+    reference: string,
+    requestId: string,
+  ): Promise<{ name: string; version: number; route: string }> {
     const ref = parseReference(reference, "model");
     if (ref.kind === "version") return { name: ref.name, version: Number(ref.version), route: "" };
     const table = await this.#table(ref.name);
@@ -208,7 +211,7 @@ export class ModelRouter {
         this.#tables.delete(name);
         await this.#cache.unload(name);
         break;
-      default:
+      case undefined:
         break;
     }
   }
@@ -256,9 +259,12 @@ export class ModelRouter {
         }
         for (const [alias, v] of Object.entries(model.aliases)) {
           const version = Number(v);
-          await this.#moveRoute(table, name, version, table.aliases.get(alias), () => table.aliases.set(alias, version));
+          await this.#moveRoute(table, name, version, table.aliases.get(alias), () =>
+            table.aliases.set(alias, version),
+          );
         }
-        for (const alias of [...table.aliases.keys()]) if (!(alias in model.aliases)) table.aliases.delete(alias);
+        for (const alias of [...table.aliases.keys()])
+          if (!(alias in model.aliases)) table.aliases.delete(alias);
         const latest = Number(model.latestVersion);
         await this.#moveRoute(table, name, latest, table.latest, () => {
           table.latest = latest;

@@ -11,7 +11,11 @@ export interface ModelSource {
   /** The model with its aliases and latest version; NOT_FOUND passes through. */
   getModel(name: string): Promise<RegisteredModel>;
   /** A version's record and artifact bytes. */
-  download(name: string, version: number, signal?: AbortSignal): Promise<{ version: ModelVersion; artifact: Uint8Array }>;
+  download(
+    name: string,
+    version: number,
+    signal?: AbortSignal,
+  ): Promise<{ version: ModelVersion; artifact: Uint8Array }>;
   /** Registry events (aliases moved, versions created or deleted) until the signal aborts. */
   watch(signal: AbortSignal): AsyncIterable<RegistryEvent>;
 }

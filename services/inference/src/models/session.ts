@@ -2,7 +2,13 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { InferenceSession, Tensor } from "onnxruntime-node";
-import { allocateElements, type TensorData, type TensorElements } from "../tensors/tensor-data.js";
+import {
+  allocateElements,
+  ELEMENT_TYPES,
+  type ElementType,
+  type TensorData,
+  type TensorElements,
+} from "../tensors/tensor-data.js";
 import type { TensorSpec } from "../tensors/validate.js";
 
 /** Where ONNX Runtime runs: CUDA when asked or (auto) when its provider is installed, else CPU. */
@@ -98,16 +104,13 @@ export async function warmUp(
 
 function fromOrtTensor(name: string, tensor: Tensor): TensorData {
   const type = tensor.type;
-  const dims = tensor.dims.map(Number);
-  switch (type) {
-    case "float32":
-    case "float64":
-    case "int32":
-    case "int64":
-    case "bool":
-    case "string":
-      return { name, type, dims, data: tensor.data as TensorElements };
-    default:
-      throw new Error(`output "${name}" has element type ${type}, which this server does not return`);
+  if (!(ELEMENT_TYPES as readonly string[]).includes(type)) {
+    throw new Error(`output "${name}" has element type ${type}, which this server does not return`);
   }
+  return {
+    name,
+    type: type as ElementType,
+    dims: tensor.dims.map(Number),
+    data: tensor.data as TensorElements,
+  };
 }

@@ -81,7 +81,11 @@ function checkSplit(split: TrafficSplit): void {
  * Which alias a request goes to: the same request id always lands on the same side
  * (FNV-1a of the id, as a fraction of 2^32); without an id, chance decides.
  */
-export function pickAlias(split: TrafficSplit, requestId: string, random: () => number = Math.random): string {
+export function pickAlias(
+  split: TrafficSplit,
+  requestId: string,
+  random: () => number = Math.random,
+): string {
   let draw: number;
   if (requestId === "") draw = random();
   else {

@@ -114,32 +114,45 @@ export class VersionCache {
   }
 
   async #load(name: string, version: number): Promise<LoadedVersion> {
-    return withSpan("inference.load_model", { "seam.model": name, "seam.model_version": version }, async () => {
-      const started = performance.now();
-      const { version: record, artifact } = await this.#source.download(name, version);
-      let signature: ReturnType<typeof signatureOf>;
-      try {
-        signature = signatureOf(record);
-      } catch (error) {
-        throw new FailedPreconditionError(`${name}:${version} cannot be served: ${(error as Error).message}`);
-      }
-      const { session, provider } = await openSession(artifact, this.#options.session);
-      try {
-        await warmUp(session, signature.inputs, signature.outputs);
-      } catch (error) {
-        await session.release();
-        throw new FailedPreconditionError(
-          `${name}:${version} failed its warm-up run on zeros: ${(error as Error).message}`,
+    return withSpan(
+      "inference.load_model",
+      { "seam.model": name, "seam.model_version": version },
+      async () => {
+        const started = performance.now();
+        const { version: record, artifact } = await this.#source.download(name, version);
+        let signature: ReturnType<typeof signatureOf>;
+        try {
+          signature = signatureOf(record);
+        } catch (error) {
+          throw new FailedPreconditionError(
+            `${name}:${version} cannot be served: ${(error as Error).message}`,
+          );
+        }
+        const { session, provider } = await openSession(artifact, this.#options.session);
+        try {
+          await warmUp(session, signature.inputs, signature.outputs);
+        } catch (error) {
+          await session.release();
+          throw new FailedPreconditionError(
+            `${name}:${version} failed its warm-up run on zeros: ${(error as Error).message}`,
+          );
+        }
+        const loadMillis = performance.now() - started;
+        recordModelLoad(name, version, loadMillis);
+        this.#options.logger?.info(
+          { model: `${name}:${version}`, provider, load_ms: Math.round(loadMillis) },
+          "model version loaded",
         );
-      }
-      const loadMillis = performance.now() - started;
-      recordModelLoad(name, version, loadMillis);
-      this.#options.logger?.info(
-        { model: `${name}:${version}`, provider, load_ms: Math.round(loadMillis) },
-        "model version loaded",
-      );
-      return new LoadedVersion({ record, ...signature, session, provider, batching: this.#options.batching, loadMillis });
-    });
+        return new LoadedVersion({
+          record,
+          ...signature,
+          session,
+          provider,
+          batching: this.#options.batching,
+          loadMillis,
+        });
+      },
+    );
   }
 
   /** Unloads least recently used versions beyond the bound, routed ones last, never `keep`. */
