@@ -208,6 +208,7 @@ async function main(): Promise<void> {
         DATASETS_PORT: "0",
         FEATURES_PORT: "0",
         TRAINING_PORT: "0",
+        INFERENCE_PORT: "0",
         LOG_LEVEL: "warn",
       },
       nodeArgs: SERVER_CPU_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${SERVER_CPU_PROF}`],

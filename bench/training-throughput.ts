@@ -415,6 +415,7 @@ async function main(): Promise<void> {
           DATASETS_PORT: "0",
           FEATURES_PORT: "0",
           TRAINING_PORT: "0",
+          INFERENCE_PORT: "0",
           TRAINING_BACKEND: backend,
           LOG_LEVEL: "warn",
         },

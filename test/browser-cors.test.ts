@@ -34,6 +34,7 @@ describe("browser clients through the gateway (real Chromium)", () => {
       DATASETS_PORT: "0",
       FEATURES_PORT: "0",
       TRAINING_PORT: "0",
+      INFERENCE_PORT: "0",
       LOG_LEVEL: "warn",
       SEAM_GATEWAY_CORS_ORIGINS: allowedPage.origin,
     });

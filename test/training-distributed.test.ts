@@ -33,6 +33,7 @@ describe("training workers on Redis", () => {
       DATASETS_PORT: "0",
       FEATURES_PORT: "0",
       TRAINING_PORT: "0",
+      INFERENCE_PORT: "0",
       TRAINING_WORKERS: "0",
       LOG_LEVEL: "warn",
     });

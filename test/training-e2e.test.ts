@@ -42,6 +42,7 @@ describe("training end to end through the gateway", () => {
       DATASETS_PORT: "0",
       FEATURES_PORT: "0",
       TRAINING_PORT: "0",
+      INFERENCE_PORT: "0",
       LOG_LEVEL: "warn",
     });
     gatewayUrl = (await seam.waitFor(/gateway\s+(http:\/\/127\.0\.0\.1:\d+)/))[1] as string;

@@ -116,6 +116,9 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
       shutdown: async (graceMs) => {
         await gateway.close();
         await inference.server.shutdown(graceMs);
+        // Its registry watch is a call that never ends by itself: stop it (and flush the
+        // prediction log into the dataset service) before the registry drains.
+        await inference.close();
         await training.server.shutdown(graceMs);
         // Its runner reads datasets and registers models too: running jobs stop here (left
         // RUNNING, resumed from their checkpoint at the next start) while both still serve.
@@ -129,8 +132,6 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
       beforeExit: async () => {
         for (const transport of [...transports, registryForDatasets]) transport.close();
         // Their runner, clients and online store; the shared stores they use go after them.
-        // Inference flushes its prediction log into the dataset service, closed after it.
-        await inference.close();
         await training.close();
         await features.close();
         await stores.close();

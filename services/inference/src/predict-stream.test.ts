@@ -49,7 +49,7 @@ function expectPrediction(response: PredictStreamResponse | undefined, x: Float3
   expect(y?.shape).toEqual([BigInt(rows), 1n]);
   const expected = reference(x, rows);
   expect(y?.floatValues).toHaveLength(rows);
-  y?.floatValues.forEach((v, i) => expect(v).toBeCloseTo(expected[i] as number, 4));
+  for (const [i, v] of (y?.floatValues ?? []).entries()) expect(v).toBeCloseTo(expected[i] as number, 4);
 }
 
 /** A request stream the test writes to while it reads the responses. */
@@ -95,7 +95,13 @@ describe("PredictStream", () => {
       good("r0", inputs[0] as Float32Array, 3),
       wrongName,
       good("r2", inputs[1] as Float32Array, 1),
-      { request: { model: "no-such-model", requestId: "unknown", inputs: good("", rowsOf(1, 8), 1).request?.inputs ?? [] } },
+      {
+        request: {
+          model: "no-such-model",
+          requestId: "unknown",
+          inputs: good("", rowsOf(1, 8), 1).request?.inputs ?? [],
+        },
+      },
       good("r4", inputs[2] as Float32Array, 2),
       { request: { model: "mlp", requestId: "no-inputs" } },
       good("r6", inputs[3] as Float32Array, 4),
@@ -137,12 +143,20 @@ describe("PredictStream", () => {
     const requests = pushable<StreamRequest>();
     const responses = t.inference.predictStream(requests.iterable)[Symbol.asyncIterator]();
     try {
-      requests.push({ request: { model: "no-such-model", requestId: "first", inputs: good("", rowsOf(1, 0), 1).request?.inputs ?? [] } });
+      requests.push({
+        request: {
+          model: "no-such-model",
+          requestId: "first",
+          inputs: good("", rowsOf(1, 0), 1).request?.inputs ?? [],
+        },
+      });
       const first = await responses.next();
       expect(first.done).toBe(false);
       expect(first.value?.index).toBe(0n);
       expect(first.value?.result.case).toBe("error");
-      expect(first.value?.result.case === "error" ? first.value.result.value.code : undefined).toBe(Code.NotFound);
+      expect(first.value?.result.case === "error" ? first.value.result.value.code : undefined).toBe(
+        Code.NotFound,
+      );
 
       const x = rowsOf(2, 5);
       requests.push(good("second", x, 2));
