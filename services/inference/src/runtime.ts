@@ -44,6 +44,8 @@ export interface InferenceParts {
 export interface InferenceRuntime {
   readonly service: InferenceServiceImpl;
   readonly oip: OipServiceImpl;
+  /** Every protocol's predictions go through it. */
+  readonly predictor: Predictor;
   readonly router: ModelRouter;
   readonly cache: VersionCache;
   readonly log: PredictionLog | undefined;
@@ -108,6 +110,7 @@ export async function assembleInference(
   return {
     service: new InferenceServiceImpl({ predictor, router, cache, splits }),
     oip: new OipServiceImpl({ predictor, router, cache, ready: parts.ready ?? (() => true) }),
+    predictor,
     router,
     cache,
     log,
