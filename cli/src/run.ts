@@ -6,6 +6,7 @@ import { InputError, UsageError } from "./args.js";
 import { DATASETS_USAGE, runDatasetsCommand } from "./commands/datasets.js";
 import { FEATURES_USAGE, runFeaturesCommand } from "./commands/features.js";
 import { MODELS_USAGE, runModelsCommand } from "./commands/models.js";
+import { PREDICT_USAGE, runPredictCommand } from "./commands/predict.js";
 import { runServe, runWorker, SERVABLE } from "./commands/serve.js";
 import { runSweepCommand, SWEEP_USAGE } from "./commands/sweeps.js";
 import { JOBS_USAGE, runJobsCommand, runTrainCommand, TRAIN_USAGE } from "./commands/training.js";
@@ -18,6 +19,7 @@ const USAGE = `seam: the Seam ML platform
   seam serve <name>         run one service in this process: ${SERVABLE.join(", ")}
   seam worker training      train jobs from the queue on REDIS_URL (any number of workers, any host)
   seam models <command>     manage registered models through the gateway
+  seam predict <model> …    run a model on rows of values or entity keys, through the gateway
   seam datasets <command>   manage datasets through the gateway
   seam features <command>   manage and read the feature store through the gateway
   seam train <options>      train a model on a dataset or feature service and register it, through the gateway
@@ -25,6 +27,8 @@ const USAGE = `seam: the Seam ML platform
   seam sweep <command>      search hyperparameters (trials as training jobs, the best registered) through the gateway
 
 ${MODELS_USAGE}
+
+${PREDICT_USAGE}
 
 ${DATASETS_USAGE}
 
@@ -37,8 +41,10 @@ ${JOBS_USAGE}
 ${SWEEP_USAGE}
 
 Configuration comes from the environment: SEAM_DATA_DIR (./.seam), REDIS_URL, SEAM_GATEWAY_PORT (8080),
-REGISTRY_PORT (50051), DATASETS_PORT (50052), FEATURES_PORT (50053), TRAINING_PORT (50054), TRAINING_WORKERS (1),
-SEAM_REGISTRY_ADDRESS, SEAM_DATASETS_ADDRESS, SEAM_FEATURES_ADDRESS, SEAM_TRAINING_ADDRESS, SEAM_GATEWAY_URL,
+REGISTRY_PORT (50051), DATASETS_PORT (50052), FEATURES_PORT (50053), TRAINING_PORT (50054), INFERENCE_PORT (50055),
+TRAINING_WORKERS (1), INFERENCE_* (batching, model cache, policies, prediction log: see README),
+SEAM_REGISTRY_ADDRESS, SEAM_DATASETS_ADDRESS, SEAM_FEATURES_ADDRESS, SEAM_TRAINING_ADDRESS, SEAM_INFERENCE_ADDRESS,
+SEAM_GATEWAY_URL,
 LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT.`;
 
 const clientEnvSchema = z.object({
@@ -72,6 +78,12 @@ export async function run(
         // gRPC over HTTP/2 through the gateway: the only protocol that streams uploads both ways.
         const transport = createGrpcTransport({ baseUrl: SEAM_GATEWAY_URL });
         await runModelsCommand(rest, transport, out);
+        return 0;
+      }
+      case "predict": {
+        const { SEAM_GATEWAY_URL } = parseEnv(clientEnvSchema, env);
+        const transport = createGrpcTransport({ baseUrl: SEAM_GATEWAY_URL });
+        await runPredictCommand(rest, transport, out);
         return 0;
       }
       case "datasets": {

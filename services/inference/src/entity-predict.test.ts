@@ -254,6 +254,13 @@ describe.each<StoreKind>(["embedded", "redis"])("Predict by entity key on %s sto
     const response = await t.inference.predict({ model: "unbound", rows: [{ amount: 1, country: "NL" }] });
     expect(response.outputs[0]?.floatValues).toEqual([3]);
   });
+
+  it("answers FAILED_PRECONDITION, not NOT_FOUND, for a model bound to a feature service that does not exist", async () => {
+    await t.uploadModel("orphan", buildStringFeatureModel(), { featureService: "gone" });
+    const refused = await failure(t.inference.predict({ model: "orphan", entities: [entity("1")] }));
+    expect(refused.code).toBe(Code.FailedPrecondition);
+    expect(refused.message).toMatch(/bound to feature service gone, which the feature store does not know/);
+  });
 });
 
 describe("prediction log", () => {
@@ -320,13 +327,21 @@ describe("prediction log", () => {
     const byKey = byId.get("log-entities");
     expect(byKey).toMatchObject({ model_name: "churn", route: "" });
     expect(Number(byKey?.model_version)).toBe(1);
-    // Entity requests log the feature values the model was fed.
-    expect(JSON.parse(String(byKey?.inputs))).toEqual({ amount: [1.5, 2.25], country: ["NL", "FR"] });
+    // Entity requests log the feature values the model was fed, and the entity keys (to join back for retraining).
+    expect(JSON.parse(String(byKey?.inputs))).toEqual({
+      amount: [1.5, 2.25],
+      country: ["NL", "FR"],
+      entities: [{ customer_id: "1" }, { customer_id: "2" }],
+    });
     expect(JSON.parse(String(byKey?.outputs))).toEqual({ score: [4, 4.5] });
 
     // NaN (imputed) is not JSON: it is logged as null.
     const imputed = byId.get("log-imputed");
-    expect(JSON.parse(String(imputed?.inputs))).toEqual({ amount: [null], country: [""] });
+    expect(JSON.parse(String(imputed?.inputs))).toEqual({
+      amount: [null],
+      country: [""],
+      entities: [{ customer_id: "9" }],
+    });
     expect(JSON.parse(String(imputed?.outputs))).toEqual({ score: [null] });
   });
 });

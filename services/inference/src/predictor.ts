@@ -100,7 +100,10 @@ export class Predictor {
         modelName: version.name,
         modelVersion: version.version,
         route: routed.route,
-        inputs: jsonOfTensors(ordered),
+        inputs:
+          request.input.kind === "entities"
+            ? { ...jsonOfTensors(ordered), entities: request.input.entities.map((e) => ({ ...e.joinKeys })) }
+            : jsonOfTensors(ordered),
         outputs: jsonOfTensors(outputs),
       }));
       return {

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { FailedPreconditionError, InvalidArgumentError } from "@seam/kit/errors";
 import { withSpan } from "@seam/kit/telemetry";
 import {
@@ -67,15 +67,25 @@ export async function entityInputs(
         },
         signal === undefined ? {} : { signal },
       ),
-  );
+  ).catch((error: unknown) => {
+    // NOT_FOUND on Predict means "no such model"; a binding to a service that is gone is
+    // a state problem of the model version.
+    const failure = ConnectError.from(error);
+    if (failure.code !== Code.NotFound) throw error;
+    throw new FailedPreconditionError(
+      `the model is bound to feature service ${featureService}, which the feature store does not know: ${failure.rawMessage}`,
+    );
+  });
   const columns = inputs.map((spec) => {
-    const index = response.featureNames.findIndex((ref) => featureMatches(ref, spec.name));
-    if (index < 0) {
+    const matches = response.featureNames.flatMap((ref, i) => (featureMatches(ref, spec.name) ? [i] : []));
+    if (matches.length !== 1) {
       throw new FailedPreconditionError(
-        `model input "${spec.name}" is not a feature of feature service ${featureService} (it has ${response.featureNames.join(", ")})`,
+        matches.length === 0
+          ? `model input "${spec.name}" is not a feature of feature service ${featureService} (it has ${response.featureNames.join(", ")})`
+          : `model input "${spec.name}" matches several features of feature service ${featureService} (${matches.map((i) => response.featureNames[i]).join(", ")}); name the input view__feature`,
       );
     }
-    return index;
+    return matches[0] as number;
   });
   const n = entities.length;
   const tensors = inputs.map((spec) => ({

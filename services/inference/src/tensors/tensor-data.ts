@@ -27,7 +27,14 @@ export interface TensorData {
 }
 
 /** Every element type the service accepts. */
-export const ELEMENT_TYPES: readonly ElementType[] = ["float32", "float64", "int32", "int64", "bool", "string"];
+export const ELEMENT_TYPES: readonly ElementType[] = [
+  "float32",
+  "float64",
+  "int32",
+  "int64",
+  "bool",
+  "string",
+];
 
 /** Bytes per element in raw little-endian form; strings have no raw form. */
 export const RAW_ELEMENT_BYTES: Readonly<Record<Exclude<ElementType, "string">, number>> = {
