@@ -128,7 +128,15 @@ export class VersionCache {
             `${name}:${version} cannot be served: ${(error as Error).message}`,
           );
         }
-        const { session, provider } = await openSession(artifact, this.#options.session);
+        let opened: Awaited<ReturnType<typeof openSession>>;
+      try {
+        opened = await openSession(artifact, this.#options.session);
+      } catch (error) {
+        throw new FailedPreconditionError(
+          `${name}:${version} cannot be served: ONNX Runtime could not open it: ${(error as Error).message}`,
+        );
+      }
+      const { session, provider } = opened;
         try {
           await warmUp(session, signature.inputs, signature.outputs);
         } catch (error) {
