@@ -3,13 +3,14 @@ import { spawn } from "node:child_process";
 /**
  * Runs a Node script in a child process and resolves once its stdout has printed a line
  * `<name> <address>` (leading blanks allowed, as `seam up` indents them) for every name;
- * `stop()` sends SIGTERM (the servers drain) and waits for the exit.
+ * `stop()` sends SIGTERM (the servers drain) and waits for the exit. `pid` lets a benchmark
+ * read the child's CPU time (/proc/<pid>/stat).
  */
 export async function startChild(
   script: string,
   names: readonly string[],
   options: { args?: readonly string[]; env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
-): Promise<{ addresses: Map<string, string>; stop: () => Promise<void> }> {
+): Promise<{ addresses: Map<string, string>; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "inherit"],
@@ -37,7 +38,7 @@ export async function startChild(
         }
       });
     });
-    return { addresses, stop };
+    return { addresses, pid: child.pid ?? 0, stop };
   } catch (err) {
     await stop();
     throw err;

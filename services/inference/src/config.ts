@@ -39,8 +39,11 @@ export const inferenceConfigSchema = z.object({
   INFERENCE_MAX_QUEUE_DELAY_US: count(0, 10_000_000).default(500),
   /** Requests waiting per model version beyond which new ones get RESOURCE_EXHAUSTED. */
   INFERENCE_MAX_QUEUED_REQUESTS: count(1, 1_000_000).default(1024),
-  /** Model runs in flight at once per model version. */
-  INFERENCE_MAX_CONCURRENT_RUNS: count(1, 64).default(2),
+  /**
+   * Model runs in flight at once per model version. onnxruntime-node runs sessions on the
+   * JS thread, so runs never overlap; 1 lets requests gather while a batch runs.
+   */
+  INFERENCE_MAX_CONCURRENT_RUNS: count(1, 64).default(1),
   /** Most rows one request may carry (RESOURCE_EXHAUSTED beyond). */
   INFERENCE_MAX_REQUEST_ROWS: count(1, 10_000_000).default(65_536),
   /** Largest gRPC message accepted or sent (RESOURCE_EXHAUSTED beyond). */

@@ -16,7 +16,11 @@ export interface BatchingOptions {
   readonly maxQueueDelayMicros: number;
   /** Requests waiting beyond this are refused at once with RESOURCE_EXHAUSTED. */
   readonly maxQueuedRequests: number;
-  /** Model runs in flight at once (ONNX Runtime runs them on its own threads). */
+  /**
+   * Model runs in flight at once. onnxruntime-node (1.30) runs a session on the JS thread
+   * (its run() only defers to setImmediate), so more than one overlaps nothing: it lets the
+   * next batch be handed over while one is pending.
+   */
   readonly maxConcurrentRuns: number;
 }
 

@@ -43,6 +43,8 @@ export class ModelRouter {
   readonly #splits: TrafficSplits;
   readonly #logger: Logger | undefined;
   readonly #tables = new Map<string, Promise<ModelTable>>();
+  /** The tables learned so far, for synchronous reads. */
+  readonly #known = new Map<string, ModelTable>();
   /** Per model, the chain of event handling, so events of one model apply in order. */
   readonly #changes = new Map<string, Promise<void>>();
 
@@ -51,6 +53,7 @@ export class ModelRouter {
     this.#cache = deps.cache;
     this.#splits = deps.splits;
     this.#logger = deps.logger;
+    this.#cache.preferWhenEvicting(() => this.#routedKeys());
   }
 
   /**
@@ -60,7 +63,7 @@ export class ModelRouter {
   async acquire(reference: string, requestId: string): Promise<RoutedVersion> {
     for (;;) {
       const { name, version, route } = await this.target(reference, requestId);
-      const loaded = await this.#cache.get(name, version, await this.#routedKeys());
+      const loaded = await this.#cache.get(name, version);
       const release = loaded.acquire();
       // Unloaded between the lookup and now (an eviction): look again, it loads anew.
       if (release !== undefined) return { version: loaded, route, release };
@@ -141,28 +144,36 @@ export class ModelRouter {
   #table(name: string): Promise<ModelTable> {
     let table = this.#tables.get(name);
     if (table === undefined) {
-      table = this.#source.getModel(name).then((model) => ({
-        aliases: new Map(Object.entries(model.aliases).map(([alias, v]) => [alias, Number(v)])),
-        latest: Number(model.latestVersion),
-      }));
-      this.#tables.set(name, table);
+      const learned: Promise<ModelTable> = this.#source.getModel(name).then((model) => {
+        const known = {
+          aliases: new Map(Object.entries(model.aliases).map(([alias, v]) => [alias, Number(v)])),
+          latest: Number(model.latestVersion),
+        };
+        if (this.#tables.get(name) === learned) this.#known.set(name, known);
+        return known;
+      });
+      table = learned;
+      this.#tables.set(name, learned);
       // A failed lookup (unknown model, registry down) is not remembered.
-      table.catch(() => {
-        if (this.#tables.get(name) === table) this.#tables.delete(name);
+      learned.catch(() => {
+        if (this.#tables.get(name) === learned) this.#tables.delete(name);
       });
     }
     return table;
   }
 
-  async #routedKeys(): Promise<Set<string>> {
+  #routedKeys(): Set<string> {
     const keys = new Set<string>();
-    for (const [name, table] of this.#tables) {
-      const settled = await table.catch(() => undefined);
-      if (settled === undefined) continue;
-      for (const version of settled.aliases.values()) keys.add(`${name}:${version}`);
-      keys.add(`${name}:${settled.latest}`);
+    for (const [name, table] of this.#known) {
+      for (const version of table.aliases.values()) keys.add(`${name}:${version}`);
+      keys.add(`${name}:${table.latest}`);
     }
     return keys;
+  }
+
+  #forget(name: string): void {
+    this.#tables.delete(name);
+    this.#known.delete(name);
   }
 
   #enqueue(model: string, change: () => Promise<void>): void {
@@ -203,12 +214,12 @@ export class ModelRouter {
       }
       case "versionDeleted": {
         const version = Number(event.kind.value.version);
-        if (table.latest === version) this.#tables.delete(name); // learned again on next use
+        if (table.latest === version) this.#forget(name); // learned again on next use
         await this.#cache.unload(name, version);
         break;
       }
       case "modelDeleted":
-        this.#tables.delete(name);
+        this.#forget(name);
         await this.#cache.unload(name);
         break;
       case undefined:
@@ -231,7 +242,7 @@ export class ModelRouter {
     const warm = previous !== undefined && this.#cache.peek(name, previous) !== undefined;
     if (warm && previous !== next) {
       try {
-        await this.#cache.get(name, next, await this.#routedKeys());
+        await this.#cache.get(name, next);
       } catch (error) {
         this.#logger?.error(
           { err: error, model: `${name}:${next}` },
@@ -254,7 +265,7 @@ export class ModelRouter {
         try {
           model = await this.#source.getModel(name);
         } catch {
-          this.#tables.delete(name);
+          this.#forget(name);
           return;
         }
         for (const [alias, v] of Object.entries(model.aliases)) {

@@ -35,10 +35,16 @@ export class VersionCache {
   readonly #loaded = new Map<string, LoadedVersion>();
   readonly #loading = new Map<string, Promise<LoadedVersion>>();
   readonly #failed = new Map<string, string>();
+  #preferred: () => ReadonlySet<string> = () => new Set();
 
   constructor(source: ModelSource, options: VersionCacheOptions) {
     this.#source = source;
     this.#options = options;
+  }
+
+  /** Tells the cache which versions routes point at ("name:version"), unloaded last. */
+  preferWhenEvicting(preferred: () => ReadonlySet<string>): void {
+    this.#preferred = preferred;
   }
 
   /** The loaded version if it is ready now (no load started). */
@@ -46,11 +52,8 @@ export class VersionCache {
     return this.#loaded.get(`${name}:${version}`);
   }
 
-  /**
-   * The loaded version, loading it first when needed. `preferred` lists the keys routes
-   * point at, which are unloaded last.
-   */
-  get(name: string, version: number, preferred: ReadonlySet<string> = new Set()): Promise<LoadedVersion> {
+  /** The loaded version, loading it first when needed. */
+  get(name: string, version: number): Promise<LoadedVersion> {
     const key = `${name}:${version}`;
     const ready = this.#loaded.get(key);
     if (ready !== undefined && !ready.released) return Promise.resolve(ready);
@@ -61,7 +64,7 @@ export class VersionCache {
           this.#loading.delete(key);
           this.#failed.delete(key);
           this.#loaded.set(key, loaded);
-          this.#evict(preferred, key);
+          this.#evict(this.#preferred(), key);
           return loaded;
         },
         (error: unknown) => {
