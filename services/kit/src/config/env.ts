@@ -28,10 +28,33 @@ export function parseEnv<S extends z.ZodObject>(
 /** A TCP port from an env string: 0 (any free port) to 65535. */
 export const portSchema = z.coerce.number().int().min(0).max(65535);
 
-/** Where to reach another service: a grpc-js "host:port" target. */
+const HOST_PORT = /^[^\s:/,]+:\d{1,5}$/;
+const IPV4_PORT = /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/;
+const TARGET_URI = /^(dns|ipv4|ipv6|unix|unix-abstract):\S+$/;
+
+/**
+ * Where to reach another service, as a grpc-js target: "host:port"; several replicas as
+ * "ip:port,ip:port" (turned into grpc-js' "ipv4:" list, so calls spread round-robin over
+ * them); or a grpc-js target URI such as "dns:///inference:50055" (every address the name
+ * resolves to, as behind a Kubernetes headless Service).
+ */
 export const addressSchema = z
   .string()
-  .regex(/^[^\s:/]+:\d{1,5}$/, "expected host:port, e.g. 127.0.0.1:50051");
+  .refine(
+    (value) =>
+      HOST_PORT.test(value) ||
+      TARGET_URI.test(value) ||
+      (value.includes(",") && value.split(",").every((part) => IPV4_PORT.test(part.trim()))),
+    "expected host:port (e.g. 127.0.0.1:50051), ip:port,ip:port for replicas, or a grpc-js target such as dns:///name:port",
+  )
+  .transform((value) =>
+    value.includes(",") && !TARGET_URI.test(value)
+      ? `ipv4:${value
+          .split(",")
+          .map((part) => part.trim())
+          .join(",")}`
+      : value,
+  );
 
 /** A byte count from an env string, at least 1 KiB. */
 export const byteSizeSchema = z.coerce.number().int().min(1024);
