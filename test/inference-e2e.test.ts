@@ -1,16 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { buildMlpModel, mlpReference } from "@seam/inference/testing";
-import { type RedisServer, startRedisServer } from "@seam/kit/testing";
 import { GRPCInferenceService } from "@seam/proto/inference/grpc_predict_v2_pb";
 import { ArtifactFormat, ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SeamProcess, startSeam } from "./support/seam-process.js";
+import { type Layout, type Suite, startSuite } from "./support/suite.js";
 
-// Inference as outside clients meet it: `seam up`, a model uploaded to the registry through
+// Inference as outside clients meet it: the suite (`seam up`, or every service its own
+// process with two inference replicas), a model uploaded to the registry through
 // the gateway, then predictions through the gateway — Connect JSON with plain fetch (as a
 // browser would send them), and the Open Inference Protocol over Connect JSON and over gRPC.
 
@@ -18,30 +15,15 @@ const SEED = 7;
 const x = Float32Array.from({ length: 20 }, (_, i) => (i - 10) / 7);
 const expected = mlpReference({ seed: SEED })(x, 1)[0] as number;
 
-describe.each([{ storage: "embedded" }, { storage: "redis" }])(
-  "inference on $storage storage, through the gateway",
-  ({ storage }) => {
-    let dir: string;
-    let seam: SeamProcess;
-    let redis: RedisServer | undefined;
+describe.each<Layout>(["embedded", "redis", "distributed"])(
+  "inference (%s), through the gateway",
+  (layout) => {
+    let suite: Suite;
     let gatewayUrl: string;
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), "seam-inference-e2e-"));
-      if (storage === "redis") redis = await startRedisServer();
-      seam = startSeam(["up"], {
-        ...(redis === undefined ? {} : { REDIS_URL: redis.url }),
-        SEAM_DATA_DIR: join(dir, "data"),
-        SEAM_GATEWAY_PORT: "0",
-        REGISTRY_PORT: "0",
-        DATASETS_PORT: "0",
-        FEATURES_PORT: "0",
-        TRAINING_PORT: "0",
-        INFERENCE_PORT: "0",
-        LOG_LEVEL: "warn",
-      });
-      gatewayUrl = (await seam.waitFor(/gateway\s+(http:\/\/127\.0\.0\.1:\d+)/))[1] as string;
-      await seam.waitFor(/inference\s+127\.0\.0\.1:\d+/);
+      suite = await startSuite(layout);
+      gatewayUrl = suite.gatewayUrl;
       const registry = createClient(ModelRegistryService, createGrpcTransport({ baseUrl: gatewayUrl }));
       async function* upload() {
         yield {
@@ -56,10 +38,8 @@ describe.each([{ storage: "embedded" }, { storage: "redis" }])(
     });
 
     afterAll(async () => {
-      const code = await seam?.stop();
-      await redis?.stop();
-      await rm(dir, { recursive: true, force: true });
-      expect(code).toBe(0);
+      const codes = await suite?.stop();
+      for (const [role, code] of codes ?? []) expect(code, role).toBe(0);
     });
 
     // biome-ignore lint/suspicious/noExplicitAny: Connect JSON bodies are asserted field by field
