@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { addressSchema } from "./env.js";
+import { z } from "zod";
+import { addressSchema, ConfigError, parseEnv } from "./env.js";
 
 describe("addressSchema", () => {
   it("takes host:port and grpc-js target URIs as they are", () => {
@@ -19,5 +20,26 @@ describe("addressSchema", () => {
       expect(result.success, bad).toBe(false);
       expect(result.error?.issues[0]?.message).toMatch(/expected host:port/);
     }
+  });
+});
+
+describe("parseEnv", () => {
+  it("names every bad variable without showing a secret", () => {
+    const schema = z.object({
+      REDIS_URL: z.url({ protocol: /^rediss?$/ }),
+      API_TOKEN: z.string().min(40),
+      PORT: z.coerce.number().int(),
+    });
+    let message = "";
+    try {
+      parseEnv(schema, { REDIS_URL: "http://admin:hunter2@cache:6379", API_TOKEN: "s3cr3t", PORT: "x" });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/REDIS_URL: .*\(got "http:\/\/admin:\[redacted\]@cache:6379"\)/);
+    expect(message).toMatch(/API_TOKEN: .*\(got "\[redacted\]"\)/);
+    expect(message).toMatch(/PORT: .*\(got "x"\)/);
+    expect(message).not.toMatch(/hunter2|s3cr3t/);
   });
 });

@@ -19,10 +19,22 @@ export function parseEnv<S extends z.ZodObject>(
   const lines = result.error.issues.map((issue) => {
     const name = issue.path.join(".");
     const value = env[name];
-    const shown = value === undefined ? "not set" : `got ${JSON.stringify(value)}`;
+    const shown = value === undefined ? "not set" : `got ${JSON.stringify(shownValue(name, value))}`;
     return `  ${name}: ${issue.message} (${shown})`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}
+
+// Variables whose whole value is secret; URLs elsewhere lose only their password.
+const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|HEADERS|_KEY$)/;
+
+/** A variable's value as an error message may show it: secrets never. */
+function shownValue(name: string, value: string): string {
+  if (SECRET_NAME.test(name)) return "[redacted]";
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]*)@/i, (_, scheme: string, userinfo: string) => {
+    const user = userinfo.split(":")[0] ?? "";
+    return `${scheme}${user}${userinfo.includes(":") ? ":[redacted]" : ""}@`;
+  });
 }
 
 /** A TCP port from an env string: 0 (any free port) to 65535. */
