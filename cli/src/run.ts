@@ -4,6 +4,7 @@ import { ConfigError, parseEnv } from "@seam/kit/config";
 import { z } from "zod";
 import { InputError, UsageError } from "./args.js";
 import { DATASETS_USAGE, runDatasetsCommand } from "./commands/datasets.js";
+import { DEMO_USAGE, runDemoCommand } from "./commands/demo.js";
 import { FEATURES_USAGE, runFeaturesCommand } from "./commands/features.js";
 import { MODELS_USAGE, runModelsCommand } from "./commands/models.js";
 import { PREDICT_USAGE, runPredictCommand } from "./commands/predict.js";
@@ -25,6 +26,7 @@ const USAGE = `seam: the Seam ML platform
   seam train <options>      train a model on a dataset or feature service and register it, through the gateway
   seam jobs <command>       list, show, watch and cancel training jobs through the gateway
   seam sweep <command>      search hyperparameters (trials as training jobs, the best registered) through the gateway
+  seam demo [--quick]       the whole story against a running suite, step by step, with the commands that do the same
 
 ${MODELS_USAGE}
 
@@ -39,6 +41,8 @@ ${TRAIN_USAGE}
 ${JOBS_USAGE}
 
 ${SWEEP_USAGE}
+
+${DEMO_USAGE}
 
 Configuration comes from the environment: SEAM_DATA_DIR (./.seam), REDIS_URL, SEAM_GATEWAY_PORT (8080),
 REGISTRY_PORT (50051), DATASETS_PORT (50052), FEATURES_PORT (50053), TRAINING_PORT (50054), INFERENCE_PORT (50055),
@@ -123,6 +127,13 @@ export async function run(
           return await runSweepCommand(rest, transport, { out, err, progress: err });
         return await withInterrupt((interrupt) =>
           runSweepCommand(rest, transport, { out, err, progress: err, interrupt }),
+        );
+      }
+      case "demo": {
+        const { SEAM_GATEWAY_URL } = parseEnv(clientEnvSchema, env);
+        // Ctrl-C cancels the training job being followed, and the demo stops.
+        return await withInterrupt((interrupt) =>
+          runDemoCommand(rest, SEAM_GATEWAY_URL, { out, err, interrupt }),
         );
       }
       case undefined:
