@@ -1,113 +1,102 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SeamProcess, startSeam } from "./support/seam-process.js";
+import { type Layout, type Suite, startSuite } from "./support/suite.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 // A web page on another origin calls the gateway with Connect JSON from real Chromium:
 // CORS preflight, custom request headers, reading the error body, and a refused origin.
-describe("browser clients through the gateway (real Chromium)", () => {
-  let dir: string | undefined;
-  let seam: SeamProcess;
-  let gatewayUrl: string;
-  let allowedPage: PageServer;
-  let otherPage: PageServer;
-  let browser: Browser;
+// The gateway of `seam up`, and the gateway as its own process (`seam serve gateway`).
+describe.each<Layout>(["embedded", "distributed"])(
+  "browser clients through the gateway (%s, real Chromium)",
+  (layout) => {
+    let suite: Suite;
+    let gatewayUrl: string;
+    let allowedPage: PageServer;
+    let otherPage: PageServer;
+    let browser: Browser;
 
-  beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+    beforeAll(async () => {
+      if (!existsSync(CHROMIUM)) {
+        throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+      }
+      allowedPage = await startPageServer();
+      otherPage = await startPageServer();
+      suite = await startSuite(layout, { SEAM_GATEWAY_CORS_ORIGINS: allowedPage.origin });
+      gatewayUrl = suite.gatewayUrl;
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        // The machine has no network: keep Chromium from reaching out on its own.
+        args: [
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+        ],
+      });
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      const codes = await suite?.stop();
+      await allowedPage?.close();
+      await otherPage?.close();
+      for (const [role, code] of codes ?? []) expect(code, role).toBe(0);
+    });
+
+    async function callFromPage(page: PageServer, method: string, body: unknown) {
+      const tab = await browser.newPage();
+      try {
+        await tab.goto(page.origin);
+        return await tab.evaluate(
+          async ({ url, payload }) => {
+            try {
+              const res = await fetch(url, {
+                method: "POST",
+                // application/json plus a custom header: the browser must preflight.
+                headers: { "Content-Type": "application/json", "X-Request-Id": "browser-1" },
+                body: JSON.stringify(payload),
+              });
+              return { ok: true as const, status: res.status, body: await res.json() };
+            } catch (err) {
+              return { ok: false as const, error: String(err) };
+            }
+          },
+          { url: `${gatewayUrl}/seam.registry.v1.ModelRegistryService/${method}`, payload: body },
+        );
+      } finally {
+        await tab.close();
+      }
     }
-    allowedPage = await startPageServer();
-    otherPage = await startPageServer();
-    dir = await mkdtemp(join(tmpdir(), "seam-browser-"));
-    seam = startSeam(["up"], {
-      SEAM_DATA_DIR: dir,
-      SEAM_GATEWAY_PORT: "0",
-      REGISTRY_PORT: "0",
-      DATASETS_PORT: "0",
-      FEATURES_PORT: "0",
-      TRAINING_PORT: "0",
-      INFERENCE_PORT: "0",
-      LOG_LEVEL: "warn",
-      SEAM_GATEWAY_CORS_ORIGINS: allowedPage.origin,
-    });
-    gatewayUrl = (await seam.waitFor(/gateway\s+(http:\/\/127\.0\.0\.1:\d+)/))[1] as string;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // The machine has no network: keep Chromium from reaching out on its own.
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-  });
 
-  afterAll(async () => {
-    await browser?.close();
-    await seam?.stop();
-    await allowedPage?.close();
-    await otherPage?.close();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+    it("lets an allowed origin call RPCs and read results and errors", async () => {
+      const created = await callFromPage(allowedPage, "CreateModel", {
+        name: "from-browser",
+        tags: { ui: "yes" },
+      });
+      expect(created).toMatchObject({
+        ok: true,
+        status: 200,
+        body: { model: { name: "from-browser", tags: { ui: "yes" } } },
+      });
 
-  async function callFromPage(page: PageServer, method: string, body: unknown) {
-    const tab = await browser.newPage();
-    try {
-      await tab.goto(page.origin);
-      return await tab.evaluate(
-        async ({ url, payload }) => {
-          try {
-            const res = await fetch(url, {
-              method: "POST",
-              // application/json plus a custom header: the browser must preflight.
-              headers: { "Content-Type": "application/json", "X-Request-Id": "browser-1" },
-              body: JSON.stringify(payload),
-            });
-            return { ok: true as const, status: res.status, body: await res.json() };
-          } catch (err) {
-            return { ok: false as const, error: String(err) };
-          }
-        },
-        { url: `${gatewayUrl}/seam.registry.v1.ModelRegistryService/${method}`, payload: body },
-      );
-    } finally {
-      await tab.close();
-    }
-  }
-
-  it("lets an allowed origin call RPCs and read results and errors", async () => {
-    const created = await callFromPage(allowedPage, "CreateModel", {
-      name: "from-browser",
-      tags: { ui: "yes" },
-    });
-    expect(created).toMatchObject({
-      ok: true,
-      status: 200,
-      body: { model: { name: "from-browser", tags: { ui: "yes" } } },
+      const missing = await callFromPage(allowedPage, "GetModel", { name: "nope" });
+      expect(missing).toMatchObject({ ok: true, status: 404, body: { code: "not_found" } });
     });
 
-    const missing = await callFromPage(allowedPage, "GetModel", { name: "nope" });
-    expect(missing).toMatchObject({ ok: true, status: 404, body: { code: "not_found" } });
-  });
-
-  it("refuses an origin that is not allowed (the browser blocks the call)", async () => {
-    const refused = await callFromPage(otherPage, "ListModels", {});
-    expect(refused.ok).toBe(false);
-    if (!refused.ok) expect(refused.error).toContain("Failed to fetch");
-  });
-});
+    it("refuses an origin that is not allowed (the browser blocks the call)", async () => {
+      const refused = await callFromPage(otherPage, "ListModels", {});
+      expect(refused.ok).toBe(false);
+      if (!refused.ok) expect(refused.error).toContain("Failed to fetch");
+    });
+  },
+);
 
 interface PageServer {
   readonly origin: string;

@@ -4,47 +4,38 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type RedisServer, startRedisServer } from "@seam/kit/testing";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLinearModel } from "../services/registry/src/testing/onnx-models.js";
-import { runSeam, type SeamProcess, startSeam } from "./support/seam-process.js";
+import { runSeam } from "./support/seam-process.js";
+import { type Layout, type Suite, startSuite } from "./support/suite.js";
 
 // The whole suite as a user starts it (`seam up`), reached only through the gateway:
 // Connect JSON with plain fetch, gRPC with a connect-node client, and the `seam` CLI.
-// Run once on the embedded stores (the default) and once with REDIS_URL set.
-describe.each([{ storage: "embedded" }, { storage: "redis" }])(
-  "seam up on $storage storage, end to end through the gateway",
-  ({ storage }) => {
+// Run on the embedded stores (the default), with REDIS_URL set, and with every service
+// its own process on Redis.
+describe.each<Layout>(["embedded", "redis", "distributed"])(
+  "the suite (%s), end to end through the gateway",
+  (layout) => {
     let dir: string;
-    let seam: SeamProcess;
+    let suite: Suite;
     let gatewayUrl: string;
-    let redis: RedisServer | undefined;
 
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), "seam-e2e-"));
-      if (storage === "redis") redis = await startRedisServer();
-      seam = startSeam(["up"], {
-        ...(redis === undefined ? {} : { REDIS_URL: redis.url }),
-        SEAM_DATA_DIR: join(dir, "data"),
-        SEAM_GATEWAY_PORT: "0",
-        REGISTRY_PORT: "0",
-        DATASETS_PORT: "0",
-        FEATURES_PORT: "0",
-        TRAINING_PORT: "0",
-        INFERENCE_PORT: "0",
-        LOG_LEVEL: "warn",
-      });
-      const match = await seam.waitFor(/gateway\s+(http:\/\/127\.0\.0\.1:\d+)/);
-      expect(seam.stdout()).toContain(storage === "redis" ? "storage: redis" : "storage: embedded");
-      gatewayUrl = match[1] as string;
+      suite = await startSuite(layout);
+      gatewayUrl = suite.gatewayUrl;
+      // `seam up` names its storage; the distributed layout is on Redis by construction.
+      if (layout !== "distributed") {
+        const storage = layout === "redis" ? "storage: redis" : "storage: embedded";
+        expect(suite.processes.get("up")?.stdout()).toContain(storage);
+      }
     });
 
     afterAll(async () => {
-      const code = await seam?.stop();
-      await redis?.stop();
+      const codes = await suite?.stop();
       await rm(dir, { recursive: true, force: true });
-      expect(code).toBe(0);
+      for (const [role, code] of codes ?? []) expect(code, role).toBe(0);
     });
 
     // biome-ignore lint/suspicious/noExplicitAny: Connect JSON bodies are asserted field by field

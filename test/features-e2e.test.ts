@@ -4,16 +4,17 @@ import { join } from "node:path";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { type RedisServer, startRedisServer } from "@seam/kit/testing";
 import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runSeam, type SeamProcess, startSeam } from "./support/seam-process.js";
+import { runSeam } from "./support/seam-process.js";
+import { type Layout, type Suite, startSuite } from "./support/suite.js";
 
-// The feature store as a user meets it: `seam up`, a CSV source uploaded through the
+// The feature store as a user meets it: the suite, a CSV source uploaded through the
 // gateway, definitions applied and a view materialized with the CLI, then online reads
 // (Connect JSON, the CLI), a push over gRPC, and a point-in-time join read back as rows,
-// all through the gateway. Run on the embedded stores and with REDIS_URL set.
+// all through the gateway. Run with `seam up` on the embedded stores and with REDIS_URL
+// set, and with every service its own process on Redis.
 
 const HOUR = 3_600_000;
 // Whole seconds, so the ISO text in the CSV and the times read back compare exactly.
@@ -58,12 +59,11 @@ feature_services:
       - feature_view: driver_stats
 `;
 
-describe.each([{ storage: "embedded" }, { storage: "redis" }])(
-  "the feature store on $storage storage, end to end through the gateway",
-  ({ storage }) => {
+describe.each<Layout>(["embedded", "redis", "distributed"])(
+  "the feature store (%s), end to end through the gateway",
+  (layout) => {
     let dir: string;
-    let seam: SeamProcess;
-    let redis: RedisServer | undefined;
+    let suite: Suite;
     let gatewayUrl: string;
     let env: Record<string, string>;
     let datasets: Client<typeof DatasetService>;
@@ -71,21 +71,10 @@ describe.each([{ storage: "embedded" }, { storage: "redis" }])(
 
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), "seam-features-e2e-"));
-      if (storage === "redis") redis = await startRedisServer();
-      seam = startSeam(["up"], {
-        ...(redis === undefined ? {} : { REDIS_URL: redis.url }),
-        SEAM_DATA_DIR: join(dir, "data"),
-        SEAM_GATEWAY_PORT: "0",
-        REGISTRY_PORT: "0",
-        DATASETS_PORT: "0",
-        FEATURES_PORT: "0",
-        TRAINING_PORT: "0",
-        INFERENCE_PORT: "0",
-        LOG_LEVEL: "warn",
-      });
-      gatewayUrl = (await seam.waitFor(/gateway\s+(http:\/\/127\.0\.0\.1:\d+)/))[1] as string;
+      suite = await startSuite(layout);
+      gatewayUrl = suite.gatewayUrl;
       // `seam up` lists the feature store with the others (the lines may arrive in separate chunks).
-      await seam.waitFor(/features\s+127\.0\.0\.1:\d+\s+\(gRPC, reflection on\)/);
+      await suite.processes.get("up")?.waitFor(/features\s+127\.0\.0\.1:\d+\s+\(gRPC, reflection on\)/);
       env = { SEAM_GATEWAY_URL: gatewayUrl };
       // gRPC over HTTP/2 through the gateway: client streams (uploads, pushes) need it.
       const transport = createGrpcTransport({ baseUrl: gatewayUrl });
@@ -94,10 +83,9 @@ describe.each([{ storage: "embedded" }, { storage: "redis" }])(
     });
 
     afterAll(async () => {
-      const code = await seam?.stop();
-      await redis?.stop();
+      const codes = await suite?.stop();
       await rm(dir, { recursive: true, force: true });
-      expect(code).toBe(0);
+      for (const [role, code] of codes ?? []) expect(code, role).toBe(0);
     });
 
     // biome-ignore lint/suspicious/noExplicitAny: Connect JSON bodies are asserted field by field
