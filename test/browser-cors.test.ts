@@ -1,14 +1,20 @@
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { buildMlpModel, mlpReference } from "@seam/inference/testing";
+import { ArtifactFormat, ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Layout, type Suite, startSuite } from "./support/suite.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const REGISTRY = "seam.registry.v1.ModelRegistryService";
 
 // A web page on another origin calls the gateway with Connect JSON from real Chromium:
-// CORS preflight, custom request headers, reading the error body, and a refused origin.
+// CORS preflight, custom request headers, reading the error body, a prediction, and a
+// refused origin.
 // The gateway of `seam up`, and the gateway as its own process (`seam serve gateway`).
 describe.each<Layout>(["embedded", "distributed"])(
   "browser clients through the gateway (%s, real Chromium)",
@@ -50,7 +56,7 @@ describe.each<Layout>(["embedded", "distributed"])(
       for (const [role, code] of codes ?? []) expect(code, role).toBe(0);
     });
 
-    async function callFromPage(page: PageServer, method: string, body: unknown) {
+    async function callFromPage(page: PageServer, method: string, body: unknown, service = REGISTRY) {
       const tab = await browser.newPage();
       try {
         await tab.goto(page.origin);
@@ -68,7 +74,7 @@ describe.each<Layout>(["embedded", "distributed"])(
               return { ok: false as const, error: String(err) };
             }
           },
-          { url: `${gatewayUrl}/seam.registry.v1.ModelRegistryService/${method}`, payload: body },
+          { url: `${gatewayUrl}/${service}/${method}`, payload: body },
         );
       } finally {
         await tab.close();
@@ -88,6 +94,47 @@ describe.each<Layout>(["embedded", "distributed"])(
 
       const missing = await callFromPage(allowedPage, "GetModel", { name: "nope" });
       expect(missing).toMatchObject({ ok: true, status: 404, body: { code: "not_found" } });
+    });
+
+    it("lets a page predict with Connect JSON and read the answer", async () => {
+      const registry = createClient(ModelRegistryService, createGrpcTransport({ baseUrl: gatewayUrl }));
+      async function* upload() {
+        yield {
+          payload: {
+            case: "metadata" as const,
+            value: {
+              modelName: "web-mlp",
+              createModel: true,
+              format: ArtifactFormat.ONNX,
+              alias: "champion",
+            },
+          },
+        };
+        yield { payload: { case: "chunk" as const, value: buildMlpModel({ seed: 5 }) } };
+      }
+      await registry.uploadModelVersion(upload());
+      const x = Array.from({ length: 20 }, (_, i) => i / 10);
+      const answer = await callFromPage(
+        allowedPage,
+        "Predict",
+        { model: "web-mlp", requestId: "from-the-page", rows: [{ x }] },
+        "seam.inference.v1.InferenceService",
+      );
+      expect(answer).toMatchObject({
+        ok: true,
+        status: 200,
+        body: { modelName: "web-mlp", modelVersion: "1", route: "champion", requestId: "from-the-page" },
+      });
+      const body = (answer.ok ? answer.body : {}) as { outputs?: Array<{ floatValues: number[] }> };
+      const y = body.outputs?.[0]?.floatValues[0] ?? Number.NaN;
+      expect(y).toBeCloseTo(mlpReference({ seed: 5 })(Float32Array.from(x), 1)[0] as number, 4);
+      const wrong = await callFromPage(
+        allowedPage,
+        "Predict",
+        { model: "web-mlp", rows: [{ x: [1, 2] }] },
+        "seam.inference.v1.InferenceService",
+      );
+      expect(wrong).toMatchObject({ ok: true, status: 400, body: { code: "invalid_argument" } });
     });
 
     it("refuses an origin that is not allowed (the browser blocks the call)", async () => {
