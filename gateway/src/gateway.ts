@@ -6,12 +6,13 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "@seam/kit/logging";
-import { markConnectionUntraced } from "@seam/kit/telemetry";
+import { markConnectionUntraced, startMetricsEndpoint } from "@seam/kit/telemetry";
 import { DEFAULT_MAX_REQUEST_BYTES } from "./config.js";
 import { createCorsHandler, type NodeRequest, type NodeResponse } from "./cors.js";
 import { dispatchConnection } from "./dispatch.js";
 import { routeToBackend } from "./forward.js";
 import { DEFAULT_FORWARDED_HEADERS } from "./headers.js";
+import { createMetricsInterceptor } from "./metrics.js";
 import { createTracingInterceptor } from "./tracing.js";
 
 /** One public service and the transport reaching its backend. */
@@ -53,7 +54,9 @@ export interface Gateway {
  * fallback, serving the Connect protocol (JSON and binary), gRPC-Web and gRPC for
  * every RPC of the given services, forwarded to their backends with deadlines,
  * cancellation, streams, headers and error codes intact. Also answers CORS
- * preflights and `GET /healthz` (200 while serving) for load balancers.
+ * preflights and `GET /healthz` (200 while serving) for load balancers. Each call
+ * gets a server span and, when a MeterProvider is registered at creation, the per-RPC
+ * metrics of {@link createMetricsInterceptor}.
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const logger = options.logger;
@@ -62,6 +65,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   // Every running call listens on this one signal: hundreds at once are normal, not a leak.
   setMaxListeners(0, shutdown.signal);
   const handleCors = createCorsHandler(options.corsOrigins ?? ["*"], forwardedHeaders);
+  // Absent when no MeterProvider is registered: then calls pay nothing for metrics.
+  const metrics = createMetricsInterceptor();
   const handleRpc = connectNodeAdapter({
     routes(router) {
       for (const { service, transport } of options.services) {
@@ -70,7 +75,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     readMaxBytes: options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     // Tracing first, so every other interceptor and the handler run inside the server span.
-    interceptors: [createTracingInterceptor(), ...(options.interceptors ?? [])],
+    interceptors: [
+      createTracingInterceptor(),
+      ...(metrics === undefined ? [] : [metrics]),
+      ...(options.interceptors ?? []),
+    ],
     shutdownSignal: shutdown.signal,
   });
 
@@ -106,6 +115,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       });
       const bound = (server.address() as AddressInfo).port;
+      // The process's Prometheus endpoint (SEAM_METRICS_PORT), unless a server opened it already.
+      await startMetricsEndpoint(logger);
       logger.info(
         { host, port: bound, services: options.services.map((s) => s.service.typeName) },
         "gateway listening",

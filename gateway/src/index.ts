@@ -13,4 +13,5 @@ export {
 export { createGateway, type Gateway, type GatewayOptions, type GatewayService } from "./gateway.js";
 export { DEFAULT_FORWARDED_HEADERS } from "./headers.js";
 export { runGateway } from "./main.js";
+export { createMetricsInterceptor } from "./metrics.js";
 export { createTracingInterceptor } from "./tracing.js";

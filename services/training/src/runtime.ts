@@ -7,7 +7,7 @@ import { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import type { TrainingConfig } from "./config.js";
-import { JobStore } from "./jobs/job-store.js";
+import { MeteredJobStore, meteredExecutor } from "./metrics.js";
 import { BullJobQueue } from "./runner/bull-queue.js";
 import type { TrainingExecutor } from "./runner/executor.js";
 import { embeddedQueue, type JobQueue } from "./runner/job-queue.js";
@@ -56,13 +56,13 @@ export function assembleTraining(
   clients: TrainingClients,
   options: AssemblyOptions,
 ): TrainingRuntime {
-  const jobs = new JobStore(stores.meta);
+  const jobs = new MeteredJobStore(stores.meta);
   const runner = new JobRunner({
     jobs,
     events: stores.events,
     blobs: stores.blobs,
     ...clients,
-    executor: options.executor,
+    executor: meteredExecutor(options.executor),
     logger: options.logger,
     concurrency: options.concurrency,
     ...(options.backend === undefined ? {} : { backend: options.backend }),

@@ -43,6 +43,7 @@ import { isJobId, type JobStore, newJobId, newRecordId } from "./jobs/job-store.
 import type { RecordStore } from "./jobs/record-store.js";
 import { lowerIsBetter, normalizeSpec, resolveColumns, stoppingMetrics } from "./jobs/validate-spec.js";
 import type { JobQueue } from "./runner/job-queue.js";
+import { captureTraceContext } from "./runner/job-tracing.js";
 import type { SweepRunner } from "./sweeps/sweep-runner.js";
 import { expandTrials, trialSpec } from "./sweeps/trials.js";
 
@@ -88,7 +89,8 @@ export class TrainingServiceImpl implements ServiceImpl<typeof TrainingService> 
       datasetVersion: version?.ref ?? "",
       rows: version?.splits?.counts,
     });
-    const stored = await this.deps.jobs.create(job);
+    // The run continues this request's trace, whichever process runs it and however much later.
+    const stored = await this.deps.jobs.create(job, captureTraceContext());
     await publishJob(this.deps.events, stored);
     await this.deps.queue.enqueue(stored.id);
     this.logger.info(

@@ -1,7 +1,7 @@
 import { parseEnv } from "@seam/kit/config";
 import { createLogger } from "@seam/kit/logging";
 import { openStores } from "@seam/kit/storage";
-import { shutdownTelemetry } from "@seam/kit/telemetry";
+import { shutdownTelemetry, startMetricsEndpoint } from "@seam/kit/telemetry";
 import { trainingConfigSchema } from "./config.js";
 import { createTrainingRuntime } from "./runtime.js";
 
@@ -22,6 +22,8 @@ export async function runTrainingWorker(
   const logger = createLogger({ service: "training-worker", level: config.LOG_LEVEL });
   const stores = await openStores({ dataDir: config.SEAM_DATA_DIR, redisUrl: config.REDIS_URL });
   const runtime = createTrainingRuntime(config, stores, logger);
+  // No gRPC server here to open it: the worker's own Prometheus endpoint, if SEAM_METRICS_PORT asks.
+  await startMetricsEndpoint(logger);
   logger.info({ workers: config.TRAINING_WORKERS, pid: process.pid }, "training worker ready");
   let stopping = false;
   const stop = async () => {

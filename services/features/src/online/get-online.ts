@@ -11,6 +11,7 @@ import {
 import type { Selection } from "../definitions/catalog.js";
 import { entityKeyFromText } from "../entity-key.js";
 import { decodeFeatureValue } from "../values.js";
+import { LookupTally } from "./metrics.js";
 
 /** Most entities one GetOnlineFeatures call may ask for. */
 export const MAX_ONLINE_ENTITIES = 1000;
@@ -46,13 +47,15 @@ export async function getOnlineFeatures(
   });
   const results = await store.read(reads);
 
+  const tally = new LookupTally(selection);
   let r = 0;
   const rows = entities.map(() => {
     const values: ValueInit[] = [];
-    for (const part of selection.parts) {
+    for (const [p, part] of selection.parts.entries()) {
       const result = results[r++];
       if (result === undefined) {
         for (let f = 0; f < part.features.length; f++) values.push({ status: FeatureStatus.NOT_FOUND });
+        tally.add(p, FeatureStatus.NOT_FOUND, part.features.length);
         continue;
       }
       const eventTime = timestampFromMs(result.eventTime);
@@ -60,17 +63,17 @@ export async function getOnlineFeatures(
       part.features.forEach((feature, f) => {
         const text = result.values[f];
         if (text === null || text === undefined) {
+          tally.add(p, FeatureStatus.NULL_VALUE);
           values.push({ status: FeatureStatus.NULL_VALUE, eventTime });
         } else {
-          values.push({
-            value: decodeFeatureValue(feature.type, text),
-            status: stale ? FeatureStatus.OUTSIDE_MAX_AGE : FeatureStatus.PRESENT,
-            eventTime,
-          });
+          const status = stale ? FeatureStatus.OUTSIDE_MAX_AGE : FeatureStatus.PRESENT;
+          tally.add(p, status);
+          values.push({ value: decodeFeatureValue(feature.type, text), status, eventTime });
         }
       });
     }
     return { values };
   });
+  tally.record();
   return { featureNames: [...selection.featureNames], rows };
 }

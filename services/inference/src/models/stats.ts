@@ -1,5 +1,12 @@
 import { create } from "@bufbuild/protobuf";
-import { type Attributes, type Counter, type Histogram, metrics } from "@opentelemetry/api";
+import {
+  type Attributes,
+  type Counter,
+  type Histogram,
+  metrics,
+  type ObservableGauge,
+  type ObservableResult,
+} from "@opentelemetry/api";
 import { type ModelVersionStats, ModelVersionStatsSchema } from "@seam/proto/seam/inference/v1/inference_pb";
 import type { BatchObserver } from "../batching/batcher.js";
 
@@ -12,6 +19,31 @@ interface Instruments {
   readonly queueTime: Histogram;
   readonly computeTime: Histogram;
   readonly loadTime: Histogram;
+  readonly queueDepth: ObservableGauge;
+}
+
+/** What the queue-depth gauge reads: the model versions a cache has loaded. */
+export interface QueueDepthSource {
+  loaded(): ReadonlyArray<{ readonly name: string; readonly version: number; readonly queueDepth: number }>;
+}
+
+// Weak: a cache dropped without close() (tests build many) must not be kept alive by metrics.
+const queueSources = new Set<WeakRef<QueueDepthSource>>();
+
+function observeQueueDepths(result: ObservableResult): void {
+  for (const ref of queueSources) {
+    const source = ref.deref();
+    if (source === undefined) {
+      queueSources.delete(ref);
+      continue;
+    }
+    for (const version of source.loaded()) {
+      result.observe(version.queueDepth, {
+        "seam.model": version.name,
+        "seam.model_version": version.version,
+      });
+    }
+  }
 }
 
 let instruments: Instruments | undefined;
@@ -41,9 +73,23 @@ function otel(): Instruments {
         description: "Fetch, open and warm-up time of a model version",
         unit: "ms",
       }),
+      queueDepth: meter.createObservableGauge("seam.inference.queue_depth", {
+        description: "Requests waiting for a batch, per loaded model version",
+        unit: "{request}",
+      }),
     };
+    instruments.queueDepth.addCallback(observeQueueDepths);
   }
   return instruments;
+}
+
+/**
+ * Reports the queue depth of every version `source` has loaded, read at each collection
+ * (gauge `seam.inference.queue_depth`); `source` is held weakly.
+ */
+export function observeQueueDepth(source: QueueDepthSource): void {
+  queueSources.add(new WeakRef(source));
+  otel();
 }
 
 /** Records a model version's load time (metric only). */

@@ -5,7 +5,7 @@ import type { BatchingOptions } from "../batching/batcher.js";
 import { LoadedVersion, signatureOf } from "./loaded-version.js";
 import type { ModelSource } from "./model-source.js";
 import { openSession, type SessionOptions, warmUp } from "./session.js";
-import { recordModelLoad } from "./stats.js";
+import { observeQueueDepth, recordModelLoad } from "./stats.js";
 
 /** How versions are opened and how many stay loaded. */
 export interface VersionCacheOptions {
@@ -40,6 +40,7 @@ export class VersionCache {
   constructor(source: ModelSource, options: VersionCacheOptions) {
     this.#source = source;
     this.#options = options;
+    observeQueueDepth(this);
   }
 
   /** Tells the cache which versions routes point at ("name:version"), unloaded last. */
@@ -132,14 +133,14 @@ export class VersionCache {
           );
         }
         let opened: Awaited<ReturnType<typeof openSession>>;
-      try {
-        opened = await openSession(artifact, this.#options.session);
-      } catch (error) {
-        throw new FailedPreconditionError(
-          `${name}:${version} cannot be served: ONNX Runtime could not open it: ${(error as Error).message}`,
-        );
-      }
-      const { session, provider } = opened;
+        try {
+          opened = await openSession(artifact, this.#options.session);
+        } catch (error) {
+          throw new FailedPreconditionError(
+            `${name}:${version} cannot be served: ONNX Runtime could not open it: ${(error as Error).message}`,
+          );
+        }
+        const { session, provider } = opened;
         try {
           await warmUp(session, signature.inputs, signature.outputs);
         } catch (error) {

@@ -10,6 +10,8 @@ import {
 import { type ChannelOptions, Server, ServerCredentials } from "@grpc/grpc-js";
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 import type { Logger } from "pino";
+import { startMetricsEndpoint } from "../telemetry/metrics-endpoint.js";
+import { createRpcServerMetrics } from "../telemetry/rpc-metrics.js";
 import { sleep } from "./internal/async.js";
 import { createGrpcImplementation, type GrpcCallInfo } from "./internal/server-handlers.js";
 import { createReflectionService } from "./reflection.js";
@@ -79,8 +81,9 @@ export interface GrpcServer {
     options?: RegisterOptions,
   ): GrpcServer;
   /**
-   * Binds `host:port` (port 0 picks a free one), then reports SERVING for "" and every
-   * registered service. Resolves to the bound port.
+   * Binds `host:port` (port 0 picks a free one), opens the process's metrics endpoint if
+   * it has one and it is not open yet, then reports SERVING for "" and every registered
+   * service. Resolves to the bound port.
    */
   listen(host: string, port: number): Promise<number>;
   /** Sets the grpc.health.v1 status of one service name ("" is the whole server). */
@@ -110,6 +113,12 @@ function bindAddress(host: string, port: number): string {
  * a handler throws is mapped once with `toConnectError`; unexpected errors become
  * INTERNAL "internal error" and are logged, never sent. grpc.health.v1 and
  * reflection are hosted alongside.
+ *
+ * When a MeterProvider is registered at creation (the process started its telemetry with
+ * metrics on), every call records `rpc.server.duration` (ms; rpc.system "grpc", rpc.service,
+ * rpc.method, rpc.grpc.status_code) and, unless OK, `seam.rpc.errors`; without one calls
+ * pay nothing for metrics. `listen` also opens the process's Prometheus endpoint when
+ * SEAM_METRICS_PORT asks for one (see `startMetricsEndpoint`).
  */
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const logger = options.logger;
@@ -128,10 +137,13 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const shutdownController = new AbortController();
   // Every running call listens on this one signal: hundreds at once are normal, not a leak.
   setMaxListeners(0, shutdownController.signal);
+  // Decided now: with no MeterProvider registered yet, calls of this server record nothing.
+  const metrics = createRpcServerMetrics({ meterName: "@seam/kit", system: "grpc" });
   const handlerOptions = {
     logger,
     shutdownSignal: shutdownController.signal,
     ...(options.contextValues === undefined ? {} : { contextValues: options.contextValues }),
+    ...(metrics === undefined ? {} : { metrics }),
   };
   let state: "new" | "listening" | "stopping" = "new";
   let shutdownPromise: Promise<void> | undefined;
@@ -183,6 +195,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
           err === null ? resolve(boundPort) : reject(err),
         );
       });
+      // The process's Prometheus endpoint (SEAM_METRICS_PORT), opened by its first server.
+      await startMetricsEndpoint(logger);
       for (const name of allNames()) health.setStatus(name, "SERVING");
       logger.info({ host, port: bound, services: grpcServer.serviceNames }, "grpc server listening");
       return bound;

@@ -1,11 +1,16 @@
-import { resolveTelemetryConfig, type TelemetryConfig } from "./config.js";
+import {
+  type MetricsConfig,
+  resolveMetricsConfig,
+  resolveTelemetryConfig,
+  type TelemetryConfig,
+} from "./config.js";
 import { shouldIgnoreIncomingRequest } from "./untraced.js";
 
 /** Options of {@link startTelemetry}. */
 export interface TelemetryOptions {
   /** service.name when OTEL_SERVICE_NAME is not set; "seam" when neither is. */
   readonly serviceName?: string;
-  /** Where the OTEL_* variables are read from; process.env by default. */
+  /** Where the OTEL_* and SEAM_METRICS_* variables are read from; process.env by default. */
   readonly env?: Record<string, string | undefined>;
 }
 
@@ -14,7 +19,9 @@ export interface Telemetry {
   /** Whether an SDK is running and exporting spans. */
   readonly enabled: boolean;
   readonly config: TelemetryConfig;
-  /** Flushes pending spans and stops the SDK. Idempotent; never rejects. */
+  /** The metrics pipeline: a global MeterProvider runs when `metrics.enabled`. */
+  readonly metrics: MetricsConfig;
+  /** Flushes pending spans and metrics and stops both pipelines. Idempotent; never rejects. */
   shutdown(): Promise<void>;
 }
 
@@ -22,11 +29,13 @@ export interface Telemetry {
 let current: Promise<Telemetry> | undefined;
 
 /**
- * Starts the OpenTelemetry Node SDK once per process: grpc-js, http and ioredis
- * instrumentations, W3C tracecontext propagation, and an OTLP/HTTP trace exporter
- * configured by the standard OTEL_EXPORTER_OTLP_* variables. Without an endpoint
- * nothing is loaded or started (`enabled: false`). Later calls return the first
- * result. In ESM the loader hook must already be registered, which
+ * Starts OpenTelemetry once per process. Traces: the Node SDK with grpc-js, http and
+ * ioredis instrumentations, W3C tracecontext propagation and an OTLP/HTTP trace exporter
+ * configured by the standard OTEL_EXPORTER_OTLP_* variables (`enabled`). Metrics, on
+ * their own switch (`metrics.enabled`, see {@link resolveMetricsConfig}): a global
+ * MeterProvider exporting over OTLP/HTTP and/or serving Prometheus text once a server
+ * calls `startMetricsEndpoint`. What is off is neither loaded nor started. Later calls
+ * return the first result. In ESM the loader hook must already be registered, which
  * `@seam/kit/telemetry/register` does; call this directly only from CommonJS or tests.
  */
 export function startTelemetry(options: TelemetryOptions = {}): Promise<Telemetry> {
@@ -41,9 +50,31 @@ export async function shutdownTelemetry(): Promise<void> {
 }
 
 async function start(options: TelemetryOptions): Promise<Telemetry> {
-  const config = resolveTelemetryConfig(options.env ?? process.env, options.serviceName);
-  if (!config.enabled) return { enabled: false, config, shutdown: () => Promise.resolve() };
+  const env = options.env ?? process.env;
+  const config = resolveTelemetryConfig(env, options.serviceName);
+  const metricsConfig = resolveMetricsConfig(env);
+  const stopTraces = config.enabled ? await startTraces(config) : undefined;
+  // After the trace SDK: its instrumentations keep the no-op meter they were built with,
+  // so they add no http/grpc metrics of their own next to the kit's per-RPC ones.
+  const startedMetrics = metricsConfig.enabled
+    ? await (await import("./metrics-sdk.js")).startMetrics(metricsConfig, config.serviceName)
+    : undefined;
 
+  let stopped: Promise<void> | undefined;
+  return {
+    enabled: config.enabled,
+    config,
+    metrics: metricsConfig,
+    shutdown() {
+      stopped ??= Promise.all([stopTraces?.(), startedMetrics?.shutdown()]).then(() => undefined);
+      return stopped;
+    },
+  };
+}
+
+async function startTraces(
+  config: Extract<TelemetryConfig, { enabled: true }>,
+): Promise<() => Promise<void>> {
   // Loaded only when tracing is on, so a process without an endpoint never pays for the SDK.
   const [
     { NodeSDK },
@@ -85,14 +116,6 @@ async function start(options: TelemetryOptions): Promise<Telemetry> {
   });
   sdk.start();
 
-  let stopped: Promise<void> | undefined;
-  return {
-    enabled: true,
-    config,
-    shutdown() {
-      // A failed flush must not turn a clean exit into a crash: the spans are lost either way.
-      stopped ??= sdk.shutdown().catch(() => undefined);
-      return stopped;
-    },
-  };
+  // A failed flush must not turn a clean exit into a crash: the spans are lost either way.
+  return () => sdk.shutdown().catch(() => undefined);
 }

@@ -1,5 +1,6 @@
 export { failure } from "./failure.js";
-export { OtlpReceiver, type ReceivedSpan, SPAN_KIND } from "./otlp-receiver.js";
+export { OtlpReceiver, type ReceivedMetricPoint, type ReceivedSpan, SPAN_KIND } from "./otlp-receiver.js";
+export { findSamples, type PrometheusSample, parsePrometheusText } from "./prometheus-text.js";
 export { type RedisServer, type RedisServerOptions, startRedisServer } from "./redis-server.js";
 export {
   filesUnder,

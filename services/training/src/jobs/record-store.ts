@@ -19,11 +19,15 @@ export class RecordStore<S extends DescMessage> {
     return `${this.prefix}${id}`;
   }
 
-  /** Stores a new record; throws when the id is taken. */
-  async create(id: string, record: MessageShape<S>): Promise<MessageShape<S>> {
+  /** Stores a new record (and the entries of `also`, in the same commit); throws when the id is taken. */
+  async create(
+    id: string,
+    record: MessageShape<S>,
+    also: ReadonlyArray<{ readonly key: string; readonly value: Uint8Array }> = [],
+  ): Promise<MessageShape<S>> {
     const ok = await this.meta.commit({
       checks: [{ key: this.key(id), expect: undefined }],
-      puts: [{ key: this.key(id), value: toBinary(this.schema, record) }],
+      puts: [{ key: this.key(id), value: toBinary(this.schema, record) }, ...also],
     });
     if (!ok) throw new Error(`${this.kind} id ${id} is taken`);
     return record;

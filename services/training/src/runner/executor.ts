@@ -21,6 +21,9 @@ export interface EpochReport {
   readonly epoch: number;
   readonly metrics: Record<string, number>;
   readonly samplesPerSecond: number;
+  /** When the epoch started and ended, in milliseconds since the Unix epoch (one clock for all threads). */
+  readonly startTime: number;
+  readonly endTime: number;
 }
 
 /** What one training run needs. */

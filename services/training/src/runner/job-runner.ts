@@ -21,6 +21,7 @@ import type { Task as ModelTask } from "../model/trained-model.js";
 import { exportOnnx } from "../onnx/export.js";
 import { verifyOnnx } from "../onnx/verify.js";
 import { CancelledError, type TrainingExecutor, type TrainSettings, WorkerLostError } from "./executor.js";
+import { type JobTrace, startJobTrace } from "./job-tracing.js";
 import { type LoadedData, loadData } from "./load-data.js";
 import { prepareFeatures } from "./prepare-features.js";
 import { registerModel } from "./register.js";
@@ -133,7 +134,7 @@ export class JobRunner {
   }
 
   private async run(id: string, slot: { cancel(): void }, takeOver = false): Promise<void> {
-    const { jobs, events, logger } = this.deps;
+    const { jobs, events } = this.deps;
     const started = await jobs.update(id, (job) => {
       const lost = takeOver && job.state === JobState.RUNNING;
       if (job.state !== JobState.QUEUED && !lost) return false;
@@ -162,7 +163,17 @@ export class JobRunner {
     }
     if (started.state !== JobState.RUNNING || started.worker !== WORKER_ID) return; // cancelled, or another's
     await publishJob(events, started);
+    const jobTrace = await startJobTrace(started, jobs);
+    try {
+      await jobTrace.within(() => this.train(id, slot, started, jobTrace));
+    } finally {
+      jobTrace.end();
+    }
+  }
 
+  /** A run this process has started (the job is RUNNING here): load, train, export, register. */
+  private async train(id: string, slot: { cancel(): void }, started: Job, jobTrace: JobTrace): Promise<void> {
+    const { jobs, events, logger } = this.deps;
     // A cancel on any replica publishes the CANCELLED job: stop this run when it arrives.
     const watching = new AbortController();
     let cancelled = false;
@@ -177,7 +188,7 @@ export class JobRunner {
       })
       .catch(() => {});
     try {
-      const data = await this.load(started);
+      const data = await jobTrace.loadData(started, () => this.load(started));
       if (cancelled) throw new CancelledError("cancelled");
       const checkpoint =
         started.checkpointSha256 === "" ? undefined : await this.readBlob(started.checkpointSha256);
@@ -190,6 +201,7 @@ export class JobRunner {
         },
         {
           onEpoch: async (report) => {
+            jobTrace.epoch(report);
             const job = await jobs.update(id, (j) => {
               if (j.state !== JobState.RUNNING || j.worker !== WORKER_ID) return false;
               j.epochs = j.epochs.filter((e) => e.epoch < report.epoch);
@@ -242,12 +254,14 @@ export class JobRunner {
       const artifact = started.sweepId === "" ? undefined : (await this.deps.blobs.put([onnx])).sha256;
       const modelVersion =
         artifact === undefined
-          ? await registerModel(
-              this.deps.registry,
-              started,
-              onnx,
-              outcome.testMetrics,
-              started.spec?.registration,
+          ? await jobTrace.register(started.spec?.registration?.modelName ?? "", () =>
+              registerModel(
+                this.deps.registry,
+                started,
+                onnx,
+                outcome.testMetrics,
+                started.spec?.registration,
+              ),
             )
           : "";
       const done = await jobs.update(id, (j) => {
@@ -267,6 +281,7 @@ export class JobRunner {
       await publishJob(events, done);
       logger.info({ job: id, model_version: modelVersion, backend: outcome.backend }, "job succeeded");
     } catch (err) {
+      jobTrace.failed(err);
       await this.finishFailed(id, err);
     } finally {
       watching.abort();

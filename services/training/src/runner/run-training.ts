@@ -20,6 +20,8 @@ export interface RunHooks extends TrainHooks {
 export async function runTraining(task: TrainTask, hooks: RunHooks): Promise<TrainOutcome> {
   await selectBackend(task.backend);
   const { settings, data } = task;
+  // Date.now(), not performance.now(): the times cross to the main thread, whose performance clock starts elsewhere.
+  let epochStart = Date.now();
   try {
     const result = await train(
       {
@@ -37,11 +39,16 @@ export async function runTraining(task: TrainTask, hooks: RunHooks): Promise<Tra
       },
       { columns: data.columns, labelColumn: data.labelColumn, labels: data.labels, splits: data.splits },
       {
+        onEpochStart: () => {
+          epochStart = Date.now();
+        },
         onEpoch: (epoch) =>
           hooks.onEpoch({
             epoch: epoch.epoch,
             metrics: { ...epoch.metrics },
             samplesPerSecond: epoch.samplesPerSecond,
+            startTime: epochStart,
+            endTime: epoch.endTime,
           }),
         onCheckpoint: (checkpoint) => hooks.onCheckpoint(checkpoint.epoch, encodeCheckpoint(checkpoint)),
         shouldStop: () => hooks.shouldStop(),

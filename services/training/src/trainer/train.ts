@@ -65,6 +65,8 @@ export interface TrainSpec {
 
 /** Callbacks of a run; the promises they return are awaited before training goes on. */
 export interface TrainHooks {
+  /** As each epoch starts, before its shuffle (a tracer times the epoch from here to onEpoch). */
+  onEpochStart?(epoch: number): void;
   /** After each epoch, with its figures. */
   onEpoch?(metrics: EpochMetrics): void | Promise<void>;
   /**
@@ -474,6 +476,7 @@ async function run(
 
   const order = new Int32Array(n);
   for (let epoch = lastEpoch + 1; !stoppedEarly && epoch <= spec.epochs; epoch++) {
+    hooks.onEpochStart?.(epoch);
     for (let i = 0; i < n; i++) order[i] = i;
     shuffleInPlace(order, createRandom(deriveSeed(spec.seed, Stream.shuffle, epoch)));
     const masks = createRandom(deriveSeed(spec.seed, Stream.dropout, epoch));

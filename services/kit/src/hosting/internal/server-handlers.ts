@@ -21,6 +21,7 @@ import type {
 import type { Logger } from "pino";
 import { abortable } from "../../async/index.js";
 import { isUnexpectedError, toConnectError } from "../../errors/index.js";
+import type { RpcRecorder, RpcServerMetrics } from "../../telemetry/rpc-metrics.js";
 import { readMessages, waitForDrain } from "./async.js";
 import { headersFromMetadata, metadataFromHeaders } from "./metadata.js";
 import { type GrpcStatus, grpcStatusFromConnectError } from "./status.js";
@@ -51,6 +52,8 @@ export interface HandlerOptions {
   /** Aborts every running handler's `ctx.signal` when the server is forced down. */
   readonly shutdownSignal: AbortSignal;
   readonly contextValues?: (call: GrpcCallInfo) => ContextValues;
+  /** Per-RPC metrics; absent when no MeterProvider was registered, and then calls skip them. */
+  readonly metrics?: RpcServerMetrics;
 }
 
 // Aborting ctx.signal when a call ends releases whatever the handler still listens
@@ -66,10 +69,19 @@ function deadlineMs(call: ServerSurfaceCall): number {
 /** A call's handler context, and `end()` to run once the call has finished, however it did. */
 interface StartedCall {
   readonly ctx: Context;
-  end(): void;
+  /** `code`: the gRPC status the call ended with (0 = OK). */
+  end(code: number): void;
 }
 
-function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: HandlerOptions): StartedCall {
+/** What every handler of one method shares. */
+interface MethodOptions extends HandlerOptions {
+  /** Records the method's per-RPC metrics; absent when metrics are off. */
+  readonly record?: RpcRecorder;
+}
+
+function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: MethodOptions): StartedCall {
+  const record = options.record;
+  const startedAt = record === undefined ? 0 : performance.now();
   const requestHeader = headersFromMetadata(call.metadata);
   const deadline = deadlineMs(call);
   const path = call.getPath();
@@ -101,11 +113,12 @@ function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: Ha
   else emitter.once("cancelled", onCancel);
   return {
     ctx,
-    end() {
+    end(code) {
       // grpc-js emits 'cancelled' after every call, finished or not: a listener left in
       // place built two errors (with stack traces) per call for nothing.
       emitter.removeListener("cancelled", onCancel);
       ctx.abort(CALL_FINISHED);
+      record?.(code, performance.now() - startedAt);
     },
   };
 }
@@ -149,18 +162,21 @@ async function writeAll(
   if (!headerSent) sendHeader(call, ctx);
 }
 
-function unary(spec: Extract<MethodImplSpec, { kind: "unary" }>, options: HandlerOptions): UntypedHandleCall {
+function unary(spec: Extract<MethodImplSpec, { kind: "unary" }>, options: MethodOptions): UntypedHandleCall {
   return (call: ServerUnaryCall<Msg, MsgInit>, callback: sendUnaryData<MsgInit>) => {
     const { ctx, end } = startContext(call, spec, options);
     void (async () => {
+      let code = 0;
       try {
         const response = await spec.impl(call.request, ctx);
         sendHeader(call, ctx);
         callback(null, response, trailer(ctx));
       } catch (err) {
-        callback(failureStatus(err, ctx, options));
+        const status = failureStatus(err, ctx, options);
+        code = status.code;
+        callback(status);
       } finally {
-        end();
+        end(code);
       }
     })();
   };
@@ -168,19 +184,22 @@ function unary(spec: Extract<MethodImplSpec, { kind: "unary" }>, options: Handle
 
 function clientStreaming(
   spec: Extract<MethodImplSpec, { kind: "client_streaming" }>,
-  options: HandlerOptions,
+  options: MethodOptions,
 ): UntypedHandleCall {
   return (call: ServerReadableStream<Msg, MsgInit>, callback: sendUnaryData<MsgInit>) => {
     const { ctx, end } = startContext(call, spec, options);
     void (async () => {
+      let code = 0;
       try {
         const response = await spec.impl(abortable(readMessages<Msg>(call), ctx.signal), ctx);
         sendHeader(call, ctx);
         callback(null, response, trailer(ctx));
       } catch (err) {
-        callback(failureStatus(err, ctx, options));
+        const status = failureStatus(err, ctx, options);
+        code = status.code;
+        callback(status);
       } finally {
-        end();
+        end(code);
       }
     })();
   };
@@ -188,20 +207,22 @@ function clientStreaming(
 
 function serverStreaming(
   spec: Extract<MethodImplSpec, { kind: "server_streaming" }>,
-  options: HandlerOptions,
+  options: MethodOptions,
 ): UntypedHandleCall {
   return (call: ServerWritableStream<Msg, MsgInit>) => {
     const { ctx, end } = startContext(call, spec, options);
     void (async () => {
+      let code = 0;
       try {
         await writeAll(call, spec.impl(call.request, ctx), ctx);
         call.end(trailer(ctx));
       } catch (err) {
         // grpc-js turns an 'error' event on its call stream into the final status.
         const status = failureStatus(err, ctx, options);
+        code = status.code;
         if (!call.cancelled) call.emit("error", status);
       } finally {
-        end();
+        end(code);
       }
     })();
   };
@@ -209,19 +230,21 @@ function serverStreaming(
 
 function bidiStreaming(
   spec: Extract<MethodImplSpec, { kind: "bidi_streaming" }>,
-  options: HandlerOptions,
+  options: MethodOptions,
 ): UntypedHandleCall {
   return (call: ServerDuplexStream<Msg, MsgInit>) => {
     const { ctx, end } = startContext(call, spec, options);
     void (async () => {
+      let code = 0;
       try {
         await writeAll(call, spec.impl(abortable(readMessages<Msg>(call), ctx.signal), ctx), ctx);
         call.end(trailer(ctx));
       } catch (err) {
         const status = failureStatus(err, ctx, options);
+        code = status.code;
         if (!call.cancelled) call.emit("error", status);
       } finally {
-        end();
+        end(code);
       }
     })();
   };
@@ -237,18 +260,20 @@ export function createGrpcImplementation(
 ): UntypedServiceImplementation {
   const implementation: UntypedServiceImplementation = {};
   for (const [localName, method] of Object.entries(spec.methods)) {
+    const record = options.metrics?.method(spec.service.typeName, method.method.name);
+    const methodOptions: MethodOptions = record === undefined ? options : { ...options, record };
     switch (method.kind) {
       case "unary":
-        implementation[localName] = unary(method, options);
+        implementation[localName] = unary(method, methodOptions);
         break;
       case "client_streaming":
-        implementation[localName] = clientStreaming(method, options);
+        implementation[localName] = clientStreaming(method, methodOptions);
         break;
       case "server_streaming":
-        implementation[localName] = serverStreaming(method, options);
+        implementation[localName] = serverStreaming(method, methodOptions);
         break;
       case "bidi_streaming":
-        implementation[localName] = bidiStreaming(method, options);
+        implementation[localName] = bidiStreaming(method, methodOptions);
         break;
     }
   }
