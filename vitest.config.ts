@@ -16,5 +16,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // In-process ONNX Runtime sessions: no Microsoft usage telemetry (as the seam command does).
+    env: { ORT_DISABLE_TELEMETRY: "1" },
   },
 });

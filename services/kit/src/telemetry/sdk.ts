@@ -108,7 +108,9 @@ async function startTraces(
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [
-      new GrpcInstrumentation(),
+      // Health checks (load balancers, kubelet probes every few seconds) are not requests.
+      // The server side matches the method's last name only: no Seam method is called so.
+      new GrpcInstrumentation({ ignoreGrpcMethods: ["Check", "Watch"] }),
       new HttpInstrumentation({ ignoreIncomingRequestHook: shouldIgnoreIncomingRequest }),
       // Command names only: the arguments are stored values (protobuf records, blob chunks).
       new IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
