@@ -266,6 +266,17 @@ describe("one request is one trace, every service its own process on Redis", () 
     ).toEqual([]);
     // Names and counts, never the entity key or the feature values.
     for (const span of spans) expect(JSON.stringify(span.attributes)).not.toMatch(/48213|"NL"|1\.5/);
+
+    // Logs carry the trace: the model was loaded inside this request, and its log line says so.
+    const loaded = processes
+      .get("inference")
+      ?.stdout()
+      .split("\n")
+      .find((line) => line.includes('"msg":"model version loaded"'));
+    expect(JSON.parse(loaded ?? "{}")).toMatchObject({ trace_id: client.traceId, model: "churn:1" });
+    // No process logs the entity key or a feature value.
+    for (const [role, proc] of processes)
+      expect(proc.stdout() + proc.stderr(), role).not.toMatch(/48213|"NL"/);
   });
 
   async function job(id: string): Promise<Job> {
