@@ -12,11 +12,7 @@ import {
   type SplitSpecSchema,
   type UploadDatasetVersionRequestSchema,
 } from "@seam/proto/seam/datasets/v1/datasets_pb";
-import {
-  ApplyAction,
-  FeatureStoreService,
-  type MaterializeResult,
-} from "@seam/proto/seam/features/v1/features_pb";
+import { FeatureStoreService, type MaterializeResult } from "@seam/proto/seam/features/v1/features_pb";
 import {
   InferenceService,
   type PredictResponse,
@@ -44,6 +40,7 @@ import {
 } from "./demo-format.js";
 import { IRIS_CSV } from "./demo-iris.js";
 import { parseDefinitions } from "./feature-args.js";
+import { actionName } from "./features.js";
 import { featuresTable, formatAnswered, tensorElements } from "./predict-format.js";
 import { parseTrainArgs } from "./training-args.js";
 import { formatEpochLine, formatMetrics, formatStateChange, isFinished } from "./training-format.js";
@@ -366,21 +363,6 @@ async function applyFeatures(clients: Clients, out: Output): Promise<void> {
   out.line("");
   out.line(seamCommand(["features", "apply", FILES.features]));
   out.line(seamCommand(["features", "list"]));
-}
-
-function actionName(action: ApplyAction): string {
-  switch (action) {
-    case ApplyAction.CREATED:
-      return "created";
-    case ApplyAction.UPDATED:
-      return "updated";
-    case ApplyAction.UNCHANGED:
-      return "unchanged";
-    case ApplyAction.UNSPECIFIED:
-      return "-";
-    default:
-      return `action ${action as number}`;
-  }
 }
 
 // Step 3.

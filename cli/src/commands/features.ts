@@ -361,7 +361,8 @@ function printServices(services: FeatureServiceDefinition[], out: Output, titled
   );
 }
 
-function actionName(action: ApplyAction): string {
+/** How `apply` reports what it did to a definition. */
+export function actionName(action: ApplyAction): string {
   switch (action) {
     case ApplyAction.CREATED:
       return "created";

@@ -1,12 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import {
-  type Attributes,
-  type Counter,
-  type Histogram,
-  metrics,
-  type ObservableGauge,
-  type ObservableResult,
-} from "@opentelemetry/api";
+import type { Attributes, Counter, Histogram, ObservableGauge, ObservableResult } from "@opentelemetry/api";
+import { createInstruments } from "@seam/kit/telemetry";
 import { type ModelVersionStats, ModelVersionStatsSchema } from "@seam/proto/seam/inference/v1/inference_pb";
 import type { BatchObserver } from "../batching/batcher.js";
 
@@ -46,42 +40,37 @@ function observeQueueDepths(result: ObservableResult): void {
   }
 }
 
-let instruments: Instruments | undefined;
-
-// Created on first use, after the process has started its telemetry SDK: a meter taken
-// from the global provider before that would stay a no-op.
-function otel(): Instruments {
-  if (instruments === undefined) {
-    const meter = metrics.getMeter("@seam/inference");
-    instruments = {
-      requests: meter.createCounter("seam.inference.requests", {
-        description: "Predictions by model, version and outcome (ok, error, queue_full, expired)",
-      }),
-      batchRows: meter.createHistogram("seam.inference.batch_rows", {
-        description: "Rows per batch run",
-        advice: { explicitBucketBoundaries: [...BATCH_BUCKETS] },
-      }),
-      queueTime: meter.createHistogram("seam.inference.queue_time", {
-        description: "Time a request waited for its batch",
-        unit: "ms",
-      }),
-      computeTime: meter.createHistogram("seam.inference.compute_time", {
-        description: "Time of one batch run",
-        unit: "ms",
-      }),
-      loadTime: meter.createHistogram("seam.inference.model_load_time", {
-        description: "Fetch, open and warm-up time of a model version",
-        unit: "ms",
-      }),
-      queueDepth: meter.createObservableGauge("seam.inference.queue_depth", {
-        description: "Requests waiting for a batch, per loaded model version",
-        unit: "{request}",
-      }),
-    };
-    instruments.queueDepth.addCallback(observeQueueDepths);
-  }
-  return instruments;
-}
+// Created on first use (and again if the global provider changes): a meter taken before
+// the process started its telemetry SDK would stay a no-op.
+const otel = createInstruments("@seam/inference", (meter): Instruments => {
+  const created = {
+    requests: meter.createCounter("seam.inference.requests", {
+      description: "Predictions by model, version and outcome (ok, error, queue_full, expired)",
+    }),
+    batchRows: meter.createHistogram("seam.inference.batch_rows", {
+      description: "Rows per batch run",
+      advice: { explicitBucketBoundaries: [...BATCH_BUCKETS] },
+    }),
+    queueTime: meter.createHistogram("seam.inference.queue_time", {
+      description: "Time a request waited for its batch",
+      unit: "ms",
+    }),
+    computeTime: meter.createHistogram("seam.inference.compute_time", {
+      description: "Time of one batch run",
+      unit: "ms",
+    }),
+    loadTime: meter.createHistogram("seam.inference.model_load_time", {
+      description: "Fetch, open and warm-up time of a model version",
+      unit: "ms",
+    }),
+    queueDepth: meter.createObservableGauge("seam.inference.queue_depth", {
+      description: "Requests waiting for a batch, per loaded model version",
+      unit: "{request}",
+    }),
+  };
+  created.queueDepth.addCallback(observeQueueDepths);
+  return created;
+});
 
 /**
  * Reports the queue depth of every version `source` has loaded, read at each collection
