@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { buildStringFeatureModel } from "@seam/inference/testing";
+import { buildStringFeatureModel, SCORING_DEFINITIONS } from "@seam/inference/testing";
 import {
   OtlpReceiver,
   type ReceivedSpan,
@@ -12,7 +12,7 @@ import {
   SPAN_KIND,
   startRedisServer,
 } from "@seam/kit/testing";
-import { ColumnType, DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { ArtifactFormat, ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { type Job, JobState, Task, TrainingService } from "@seam/proto/seam/training/v1/training_pb";
@@ -37,21 +37,7 @@ const SOURCE_CSV = [
   "",
 ].join("\n");
 
-const DEFINITIONS = {
-  entities: [{ name: "customer", joinKeys: [{ name: "customer_id", type: ColumnType.INT64 }] }],
-  featureViews: [
-    {
-      name: "customer_stats",
-      entities: ["customer"],
-      features: [
-        { name: "amount", type: ColumnType.FLOAT64 },
-        { name: "country", type: ColumnType.STRING },
-      ],
-      source: { dataset: "customer_src", timestampColumn: "event_timestamp" },
-    },
-  ],
-  featureServices: [{ name: "scoring", features: [{ featureView: "customer_stats" }] }],
-};
+const DEFINITIONS = SCORING_DEFINITIONS;
 
 const EPOCHS = 5;
 

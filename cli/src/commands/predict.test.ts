@@ -1,8 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createRouterTransport, type ServiceImpl } from "@connectrpc/connect";
-import { buildStringFeatureModel, startTestInference, type TestInference } from "@seam/inference/testing";
-import { ColumnType } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import {
+  buildStringFeatureModel,
+  SCORING_DEFINITIONS,
+  startTestInference,
+  type TestInference,
+} from "@seam/inference/testing";
 import {
   DataType,
   FeatureStatus,
@@ -262,21 +266,7 @@ describe("seam predict against the inference service", () => {
       "customer_src",
       "customer_id,event_timestamp,amount,country\n1,2024-05-01T12:00:00Z,1.5,NL\n2,2024-05-01T11:00:00Z,2.25,FR\n",
     );
-    await t.features.applyDefinitions({
-      entities: [{ name: "customer", joinKeys: [{ name: "customer_id", type: ColumnType.INT64 }] }],
-      featureViews: [
-        {
-          name: "customer_stats",
-          entities: ["customer"],
-          features: [
-            { name: "amount", type: ColumnType.FLOAT64 },
-            { name: "country", type: ColumnType.STRING },
-          ],
-          source: { dataset: "customer_src", timestampColumn: "event_timestamp" },
-        },
-      ],
-      featureServices: [{ name: "scoring", features: [{ featureView: "customer_stats" }] }],
-    });
+    await t.features.applyDefinitions(SCORING_DEFINITIONS);
     for await (const _ of t.features.materializeFeatureView({ featureView: "customer_stats" })) {
       // Drained: materialized once the stream ends.
     }

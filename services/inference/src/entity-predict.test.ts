@@ -2,12 +2,12 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { StoreKind } from "@seam/kit/testing";
-import { ColumnType } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import type { ApplyDefinitionsRequestSchema } from "@seam/proto/seam/features/v1/features_pb";
 import { FeatureStatus, MissingFeaturePolicy } from "@seam/proto/seam/inference/v1/inference_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestInference, type TestInference } from "./testing/harness.js";
 import { buildStringFeatureModel } from "./testing/models.js";
+import { SCORING_DEFINITIONS, stringFeatureScore } from "./testing/scoring.js";
 
 /**
  * Customer 1 has two rows (the later one wins), 2 and 3 one each, 4 a null country; 9 is
@@ -30,37 +30,19 @@ const LATEST: Record<string, { amount: number; country: string; time: string }> 
   "3": { amount: 4, country: "NL", time: "2024-05-01T09:30:00Z" },
 };
 
-/** score = amount * 2 + (country == "NL"), as buildStringFeatureModel computes it. */
 const score = ({ amount, country }: { amount: number; country: string }) =>
-  amount * 2 + (country === "NL" ? 1 : 0);
+  stringFeatureScore(amount, country);
 
+// The shared scoring definitions, plus the same features with a 1 h max age: every 2024
+// value is OUTSIDE_MAX_AGE by now (customer_stats has none, so its values never are).
 const DEFINITIONS = {
-  entities: [{ name: "customer", joinKeys: [{ name: "customer_id", type: ColumnType.INT64 }] }],
+  entities: SCORING_DEFINITIONS.entities,
   featureViews: [
-    {
-      name: "customer_stats",
-      entities: ["customer"],
-      features: [
-        { name: "amount", type: ColumnType.FLOAT64 },
-        { name: "country", type: ColumnType.STRING },
-      ],
-      // No TTL: the 2024 values never go OUTSIDE_MAX_AGE whatever the wall clock says.
-      source: { dataset: "customer_src", timestampColumn: "event_timestamp" },
-    },
-    {
-      // The same features with a 1 h max age: every 2024 value is OUTSIDE_MAX_AGE by now.
-      name: "customer_recent",
-      entities: ["customer"],
-      features: [
-        { name: "amount", type: ColumnType.FLOAT64 },
-        { name: "country", type: ColumnType.STRING },
-      ],
-      source: { dataset: "customer_src", timestampColumn: "event_timestamp" },
-      ttl: durationFromMs(3600_000),
-    },
+    ...SCORING_DEFINITIONS.featureViews,
+    { ...SCORING_DEFINITIONS.featureViews[0], name: "customer_recent", ttl: durationFromMs(3600_000) },
   ],
   featureServices: [
-    { name: "scoring", features: [{ featureView: "customer_stats" }] },
+    ...SCORING_DEFINITIONS.featureServices,
     { name: "scoring_recent", features: [{ featureView: "customer_recent" }] },
   ],
 } satisfies MessageInitShape<typeof ApplyDefinitionsRequestSchema>;

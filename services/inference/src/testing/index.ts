@@ -8,3 +8,4 @@ export {
   type MlpModelOptions,
   mlpReference,
 } from "./models.js";
+export { SCORING_DEFINITIONS, stringFeatureScore } from "./scoring.js";
