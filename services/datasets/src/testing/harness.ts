@@ -3,6 +3,7 @@ import { type Client, createClient, createRouterTransport, type Interceptor } fr
 import { createDomainErrorInterceptor } from "@seam/kit/errors";
 import {
   DatasetService,
+  SourceFormat,
   type UploadDatasetVersionRequest,
   UploadDatasetVersionRequestSchema,
   type UploadMetadataSchema,
@@ -82,4 +83,16 @@ export async function* uploadStream(
       payload: { case: "chunk", value: bytes.subarray(i, i + chunkSize) },
     });
   }
+}
+
+/**
+ * Uploads CSV text as a new version of `dataset` (created when missing); resolves with the
+ * version id. What the other services' test harnesses feed their dataset service with.
+ */
+export async function uploadCsv(client: DatasetsClient, dataset: string, csv: string): Promise<string> {
+  const { version } = await client.uploadDatasetVersion(
+    uploadStream({ dataset, createDataset: true, format: SourceFormat.CSV }, csv, 64 * 1024),
+  );
+  if (version === undefined) throw new Error(`the dataset service returned no version of ${dataset}`);
+  return version.id;
 }

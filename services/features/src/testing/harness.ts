@@ -2,11 +2,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
-import { DatasetsService } from "@seam/datasets";
+import { createTestDatasets, uploadCsv } from "@seam/datasets/testing";
 import { createDomainErrorInterceptor } from "@seam/kit/errors";
 import { type OnlineStore, openOnlineStore, openStores, type Stores } from "@seam/kit/storage";
 import { type StoreKind, startRedisServer } from "@seam/kit/testing";
-import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import type { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { createDatasetsAccess } from "../datasets-access.js";
 import type { ModelBindings } from "../model-bindings.js";
@@ -55,22 +55,12 @@ export async function startTestFeatures(
   const stores = await openStores(location);
   const online = await openOnlineStore(location);
   const interceptors = [createDomainErrorInterceptor()];
-  const datasets = createClient(
-    DatasetService,
-    createRouterTransport(
-      ({ service }) =>
-        service(
-          DatasetService,
-          new DatasetsService({
-            meta: stores.meta,
-            blobs: stores.blobs,
-            lineage: { versionsUsingDataset: async () => [] },
-            tmpDir: join(dataDir, "tmp"),
-          }),
-        ),
-      { router: { interceptors } },
-    ),
-  );
+  const datasets = createTestDatasets({
+    meta: stores.meta,
+    blobs: stores.blobs,
+    lineage: { versionsUsingDataset: async () => [] },
+    tmpDir: join(dataDir, "tmp"),
+  }).client;
   const bindings = new FixedBindings();
   const clock = { now: Date.now() };
   const cleanups: Array<() => Promise<void>> = [];
@@ -115,19 +105,7 @@ export async function startTestFeatures(
       });
       return serve(replicaStores, replicaOnline, cacheMaxAgeMs);
     },
-    async uploadCsv(dataset, csv) {
-      async function* stream() {
-        yield {
-          payload: {
-            case: "metadata" as const,
-            value: { dataset, createDataset: true, format: SourceFormat.CSV },
-          },
-        };
-        yield { payload: { case: "chunk" as const, value: new TextEncoder().encode(csv) } };
-      }
-      const response = await datasets.uploadDatasetVersion(stream());
-      return response.version?.id ?? "";
-    },
+    uploadCsv: (dataset, csv) => uploadCsv(datasets, dataset, csv),
     async close() {
       for (const cleanup of cleanups.reverse()) await cleanup();
       await online.close();

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
-import { DatasetsService } from "@seam/datasets";
+import { createTestDatasets, uploadCsv } from "@seam/datasets/testing";
 import { createDatasetsAccess, createRegistryBindings, FeaturesService } from "@seam/features";
 import { createDomainErrorInterceptor } from "@seam/kit/errors";
 import { createGrpcServer, createGrpcTransport, type GrpcServer } from "@seam/kit/hosting";
@@ -10,7 +10,7 @@ import { createLogger } from "@seam/kit/logging";
 import { type OnlineStore, openOnlineStore, openStores, type Stores } from "@seam/kit/storage";
 import { type StoreKind, startRedisServer } from "@seam/kit/testing";
 import { GRPCInferenceService } from "@seam/proto/inference/grpc_predict_v2_pb";
-import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import type { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { InferenceService } from "@seam/proto/seam/inference/v1/inference_pb";
 import { ArtifactFormat, ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
@@ -63,20 +63,12 @@ export async function startTestInference(
   const interceptors = [createDomainErrorInterceptor()];
   const router = <T>(build: Parameters<typeof createRouterTransport>[0]) =>
     createRouterTransport(build, { router: { interceptors } }) as T;
-  const datasets = createClient(
-    DatasetService,
-    router(({ service }) =>
-      service(
-        DatasetService,
-        new DatasetsService({
-          meta: stores.meta,
-          blobs: stores.blobs,
-          lineage: { versionsUsingDataset: async () => [] },
-          tmpDir: join(dataDir, "tmp"),
-        }),
-      ),
-    ),
-  );
+  const datasets = createTestDatasets({
+    meta: stores.meta,
+    blobs: stores.blobs,
+    lineage: { versionsUsingDataset: async () => [] },
+    tmpDir: join(dataDir, "tmp"),
+  }).client;
   const registry = createClient(
     ModelRegistryService,
     router(({ service }) =>
@@ -154,18 +146,7 @@ export async function startTestInference(
       const { version } = await registry.uploadModelVersion(stream());
       return Number(version?.version ?? 0);
     },
-    async uploadCsv(dataset, csv) {
-      async function* stream() {
-        yield {
-          payload: {
-            case: "metadata" as const,
-            value: { dataset, createDataset: true, format: SourceFormat.CSV },
-          },
-        };
-        yield { payload: { case: "chunk" as const, value: new TextEncoder().encode(csv) } };
-      }
-      return (await datasets.uploadDatasetVersion(stream())).version?.id ?? "";
-    },
+    uploadCsv: (dataset, csv) => uploadCsv(datasets, dataset, csv),
     async close() {
       transport.close();
       await server.shutdown(1_000);

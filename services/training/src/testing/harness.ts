@@ -2,13 +2,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
-import { DatasetsService } from "@seam/datasets";
+import { createTestDatasets, uploadCsv } from "@seam/datasets/testing";
 import { createDatasetsAccess, createRegistryBindings, FeaturesService } from "@seam/features";
 import { createDomainErrorInterceptor } from "@seam/kit/errors";
 import { createLogger } from "@seam/kit/logging";
 import { type OnlineStore, openOnlineStore, openStores, type Stores } from "@seam/kit/storage";
 import { type StoreKind, startRedisServer } from "@seam/kit/testing";
-import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
+import type { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { TrainingService } from "@seam/proto/seam/training/v1/training_pb";
@@ -65,20 +65,12 @@ export async function startTestTraining(
   const interceptors = [createDomainErrorInterceptor()];
   const router = <T>(build: Parameters<typeof createRouterTransport>[0]) =>
     createRouterTransport(build, { router: { interceptors } }) as T;
-  const datasets = createClient(
-    DatasetService,
-    router(({ service }) =>
-      service(
-        DatasetService,
-        new DatasetsService({
-          meta: stores.meta,
-          blobs: stores.blobs,
-          lineage: { versionsUsingDataset: async () => [] },
-          tmpDir: join(dataDir, "tmp"),
-        }),
-      ),
-    ),
-  );
+  const datasets = createTestDatasets({
+    meta: stores.meta,
+    blobs: stores.blobs,
+    lineage: { versionsUsingDataset: async () => [] },
+    tmpDir: join(dataDir, "tmp"),
+  }).client;
   const registry = createClient(
     ModelRegistryService,
     router(({ service }) =>
@@ -132,18 +124,7 @@ export async function startTestTraining(
     stores,
     executor,
     runner: runtime.runner,
-    async uploadCsv(dataset, csv) {
-      async function* stream() {
-        yield {
-          payload: {
-            case: "metadata" as const,
-            value: { dataset, createDataset: true, format: SourceFormat.CSV },
-          },
-        };
-        yield { payload: { case: "chunk" as const, value: new TextEncoder().encode(csv) } };
-      }
-      return (await datasets.uploadDatasetVersion(stream())).version?.id ?? "";
-    },
+    uploadCsv: (dataset, csv) => uploadCsv(datasets, dataset, csv),
     async close() {
       await runtime.close();
       await online?.close();
