@@ -66,3 +66,46 @@ describe("registry on the kit's grpc-js server", () => {
     expect(missing).toMatchObject({ code: Code.NotFound });
   });
 });
+
+describe("a draining registry", () => {
+  it("ends open WatchEvents streams normally instead of holding the shutdown", {
+    timeout: 20_000,
+  }, async () => {
+    const stores = await openTestStores("embedded");
+    const logger = createLogger({ service: "registry", level: "silent" });
+    const server = createGrpcServer({ logger });
+    server.register(
+      ModelRegistryService,
+      createRegistryService({
+        meta: stores.meta,
+        blobs: stores.blobs,
+        events: stores.events,
+        logger,
+        stopWatches: server.drainSignal,
+      }),
+    );
+    const port = await server.listen("127.0.0.1", 0);
+    const transport = createGrpcTransport({ address: `127.0.0.1:${port}`, retry: false });
+    const client = createClient(ModelRegistryService, transport);
+    try {
+      await client.createModel({ name: "watched" });
+      const seen: string[] = [];
+      const watching = (async () => {
+        for await (const message of client.watchEvents({})) seen.push(message.event?.kind.case ?? "");
+        return "ended";
+      })();
+      // The subscription is made once the call reaches the server: an event proves it.
+      for (let i = 0; seen.length === 0 && i < 50; i++) {
+        await client.uploadModelVersion(uploadStream({ modelName: "watched" }, buildLinearModel()));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(seen.length).toBeGreaterThan(0);
+      // A grace period far beyond the test's timeout: only an ended stream lets it finish.
+      await server.shutdown(60_000);
+      await expect(watching).resolves.toBe("ended");
+    } finally {
+      transport.close();
+      await stores.close();
+    }
+  });
+});

@@ -33,6 +33,7 @@ export async function startRegistryServer(
       events: stores.events,
       logger,
       maxArtifactBytes: config.REGISTRY_MAX_ARTIFACT_BYTES,
+      stopWatches: server.drainSignal,
     }),
   );
   const port = await server.listen(config.REGISTRY_HOST, config.REGISTRY_PORT);

@@ -83,6 +83,8 @@ export interface RegistryDeps {
   readonly namespace?: string;
   /** EventBus topic of registry events; "registry.events" when absent. */
   readonly eventTopic?: string;
+  /** When it aborts (the server drains), open WatchEvents streams end normally. */
+  readonly stopWatches?: AbortSignal;
 }
 
 /**
@@ -94,6 +96,7 @@ export class ModelRegistry implements ServiceImpl<typeof ModelRegistryService> {
   private readonly store: RegistryStore;
   private readonly blobs: BlobStore;
   private readonly events: RegistryEvents;
+  private readonly stopWatches: AbortSignal | undefined;
   private readonly logger: Logger;
   private readonly maxArtifactBytes: number;
 
@@ -101,6 +104,7 @@ export class ModelRegistry implements ServiceImpl<typeof ModelRegistryService> {
     this.logger = deps.logger ?? createLogger({ service: "registry", level: "silent" });
     this.store = new RegistryStore(deps.meta, deps.blobs, deps.namespace);
     this.blobs = deps.blobs;
+    this.stopWatches = deps.stopWatches;
     this.events = new RegistryEvents(deps.events, this.logger, deps.eventTopic ?? REGISTRY_EVENTS_TOPIC);
     this.maxArtifactBytes = deps.maxArtifactBytes ?? 512 * 1024 * 1024;
   }
@@ -329,7 +333,11 @@ export class ModelRegistry implements ServiceImpl<typeof ModelRegistryService> {
     ctx: HandlerContext,
   ): AsyncGenerator<Init<typeof WatchEventsResponseSchema>> {
     if (req.modelName !== "") checkModelName(req.modelName, "model_name");
-    for await (const event of this.events.watch(req.modelName, ctx.signal)) yield { event };
+    // A draining server ends its watches normally: watchers reconnect to another replica
+    // (and read again what they follow) instead of holding the shutdown for its grace period.
+    const signal =
+      this.stopWatches === undefined ? ctx.signal : AbortSignal.any([ctx.signal, this.stopWatches]);
+    for await (const event of this.events.watch(req.modelName, signal)) yield { event };
   }
 
   /** Deletes a blob no version references any more; a failure only leaks storage, so it is logged. */

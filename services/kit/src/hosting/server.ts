@@ -98,6 +98,12 @@ export interface GrpcServer {
   readonly serviceNames: readonly string[];
   /** True once {@link GrpcServer.shutdown} has begun (readiness checks answer "not ready"). */
   readonly draining: boolean;
+  /**
+   * Aborted when draining stops taking new calls (after `drainDelayMs`): long-lived streams
+   * that would otherwise hold the shutdown for its whole grace period (event subscriptions)
+   * end on it, and their clients reconnect to another replica.
+   */
+  readonly drainSignal: AbortSignal;
 }
 
 function bindAddress(host: string, port: number): string {
@@ -147,6 +153,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   };
   let state: "new" | "listening" | "stopping" = "new";
   let shutdownPromise: Promise<void> | undefined;
+  const drainController = new AbortController();
+  setMaxListeners(0, drainController.signal);
 
   const allNames = (): string[] => ["", ...services.map((service) => service.typeName)];
 
@@ -154,6 +162,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     state = "stopping";
     for (const name of allNames()) health.setStatus(name, "NOT_SERVING");
     if ((options.drainDelayMs ?? 0) > 0) await sleep(options.drainDelayMs ?? 0);
+    drainController.abort(new ConnectError("the server is draining", Code.Unavailable));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         logger.warn({ graceMs }, "calls still running after the grace period; cancelling them");
@@ -218,6 +227,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     get draining() {
       return shutdownPromise !== undefined;
     },
+
+    drainSignal: drainController.signal,
   };
   return grpcServer;
 }
