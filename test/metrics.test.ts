@@ -84,8 +84,10 @@ describe("seam up with SEAM_METRICS_PORT=0: one Prometheus endpoint for every se
     return parsePrometheusText(await res.text());
   }
 
-  it("opens exactly one metrics endpoint, whatever the number of servers", () => {
+  it("opens exactly one metrics endpoint, whatever the number of servers, and lists it", async () => {
     expect(seam.stdout().match(/metrics endpoint listening/g)).toHaveLength(1);
+    const listed = (await seam.waitFor(/^\s+metrics\s+(\S+)\s+\(Prometheus text\)$/m))[1];
+    expect(listed).toBe(metricsUrl);
   });
 
   it("has per-RPC metrics of the gateway and the services behind it, plus features and inference metrics", async () => {

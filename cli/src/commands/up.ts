@@ -7,7 +7,7 @@ import { parseEnv } from "@seam/kit/config";
 import { createGrpcTransport, installShutdownHandlers } from "@seam/kit/hosting";
 import { createLogger } from "@seam/kit/logging";
 import { openStores } from "@seam/kit/storage";
-import { shutdownTelemetry } from "@seam/kit/telemetry";
+import { shutdownTelemetry, startMetricsEndpoint } from "@seam/kit/telemetry";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { registryConfigSchema, startRegistryServer } from "@seam/registry";
 import { startTrainingServer, trainingConfigSchema } from "@seam/training";
@@ -106,6 +106,9 @@ export async function runUp(env: Record<string, string | undefined>, out: Output
   out.line(
     `  inference ${inferenceConfig.INFERENCE_HOST}:${inference.port}  (gRPC + Open Inference Protocol, reflection on)`,
   );
+  // Opened by the first server above when SEAM_METRICS_PORT is set; undefined otherwise.
+  const metricsUrl = await startMetricsEndpoint(logger);
+  if (metricsUrl !== undefined) out.line(`  metrics   ${metricsUrl}  (Prometheus text)`);
   out.line("Ctrl-C stops it.");
 
   installShutdownHandlers(
