@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import { startMetricsEndpoint } from "../telemetry/metrics-endpoint.js";
 import { createRpcServerMetrics } from "../telemetry/rpc-metrics.js";
 import { sleep } from "./internal/async.js";
+import type { CallContext } from "./internal/call-context.js";
 import { createGrpcImplementation, type GrpcCallInfo } from "./internal/server-handlers.js";
 import { createReflectionService } from "./reflection.js";
 import { createGrpcServiceDefinition, type ResponseEncoders } from "./service-definition.js";
@@ -140,14 +141,13 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   });
   const health = new HealthImplementation({ "": "NOT_SERVING" });
   const services: DescService[] = [];
-  const shutdownController = new AbortController();
-  // Every running call listens on this one signal: hundreds at once are normal, not a leak.
-  setMaxListeners(0, shutdownController.signal);
+  // The calls running now, aborted when the server is forced down.
+  const calls = new Set<CallContext>();
   // Decided now: with no MeterProvider registered yet, calls of this server record nothing.
   const metrics = createRpcServerMetrics({ meterName: "@seam/kit", system: "grpc" });
   const handlerOptions = {
     logger,
-    shutdownSignal: shutdownController.signal,
+    calls,
     ...(options.contextValues === undefined ? {} : { contextValues: options.contextValues }),
     ...(metrics === undefined ? {} : { metrics }),
   };
@@ -166,7 +166,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         logger.warn({ graceMs }, "calls still running after the grace period; cancelling them");
-        shutdownController.abort(new ConnectError("the server is shutting down", Code.Unavailable));
+        const reason = new ConnectError("the server is shutting down", Code.Unavailable);
+        for (const call of calls) call.abort(reason);
         server.forceShutdown();
         resolve();
       }, graceMs);

@@ -4,31 +4,31 @@ import {
   Code,
   ConnectError,
   type ContextValues,
-  createHandlerContext,
   type MethodImplSpec,
   type ServiceImplSpec,
 } from "@connectrpc/connect";
-import type {
+import {
   Metadata,
-  ServerDuplexStream,
-  ServerReadableStream,
-  ServerUnaryCall,
-  ServerWritableStream,
-  sendUnaryData,
-  UntypedHandleCall,
-  UntypedServiceImplementation,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+  type UntypedHandleCall,
+  type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { abortable } from "../../async/index.js";
 import { isUnexpectedError, toConnectError } from "../../errors/index.js";
 import type { RpcRecorder, RpcServerMetrics } from "../../telemetry/rpc-metrics.js";
 import { readMessages, waitForDrain } from "./async.js";
-import { headersFromMetadata, metadataFromHeaders } from "./metadata.js";
+import { CallContext } from "./call-context.js";
+import { metadataFromHeaders } from "./metadata.js";
 import { type GrpcStatus, grpcStatusFromConnectError } from "./status.js";
 
 type Msg = MessageShape<DescMessage>;
 type MsgInit = MessageInitShape<DescMessage>;
-type Context = ReturnType<typeof createHandlerContext>;
+type Context = CallContext;
 // grpc-js does not export ServerSurfaceCall from its root; every call type extends it.
 type ServerSurfaceCall =
   | ServerUnaryCall<Msg, MsgInit>
@@ -49,8 +49,8 @@ export interface GrpcCallInfo {
 /** Shared by every call of one server. */
 export interface HandlerOptions {
   readonly logger: Logger;
-  /** Aborts every running handler's `ctx.signal` when the server is forced down. */
-  readonly shutdownSignal: AbortSignal;
+  /** The calls running now: the server aborts their `ctx.signal` when it is forced down. */
+  readonly calls: Set<CallContext>;
   readonly contextValues?: (call: GrpcCallInfo) => ContextValues;
   /** Per-RPC metrics; absent when no MeterProvider was registered, and then calls skip them. */
   readonly metrics?: RpcServerMetrics;
@@ -82,22 +82,19 @@ interface MethodOptions extends HandlerOptions {
 function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: MethodOptions): StartedCall {
   const record = options.record;
   const startedAt = record === undefined ? 0 : performance.now();
-  const requestHeader = headersFromMetadata(call.metadata);
   const deadline = deadlineMs(call);
   const path = call.getPath();
-  const ctx = createHandlerContext({
-    service: spec.method.parent,
+  const ctx = new CallContext({
     method: spec.method,
-    protocolName: "grpc",
-    requestMethod: "POST",
     url: path,
-    requestHeader,
-    shutdownSignal: options.shutdownSignal,
-    ...(Number.isFinite(deadline) ? { timeoutMs: Math.max(0, deadline - Date.now()) } : {}),
-    ...(options.contextValues === undefined
-      ? {}
-      : { contextValues: options.contextValues({ path, peer: call.getPeer(), requestHeader }) }),
+    metadata: call.metadata,
+    deadline,
   });
+  if (options.contextValues !== undefined) {
+    const values = options.contextValues({ path, peer: call.getPeer(), requestHeader: ctx.requestHeader });
+    Object.defineProperty(ctx, "values", { value: values });
+  }
+  options.calls.add(ctx);
   // grpc-js reports its own deadline expiry as 'cancelled' too, often before our timer.
   const onCancel = (): void => {
     if (ctx.signal.aborted) return;
@@ -117,6 +114,7 @@ function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: Me
       // grpc-js emits 'cancelled' after every call, finished or not: a listener left in
       // place built two errors (with stack traces) per call for nothing.
       emitter.removeListener("cancelled", onCancel);
+      options.calls.delete(ctx);
       ctx.abort(CALL_FINISHED);
       record?.(code, performance.now() - startedAt);
     },
@@ -135,12 +133,15 @@ function failureStatus(err: unknown, ctx: Context, options: HandlerOptions): Grp
   return grpcStatusFromConnectError(toConnectError(err, ctx.signal), ctx.responseTrailer);
 }
 
+// Nothing to convert for a handler that set no header or trailer (the usual case).
 function sendHeader(call: ServerSurfaceCall, ctx: Context): void {
-  call.sendMetadata(metadataFromHeaders(ctx.responseHeader));
+  const headers = ctx.responseHeaderIfAny;
+  call.sendMetadata(headers === undefined ? new Metadata() : metadataFromHeaders(headers));
 }
 
 function trailer(ctx: Context): Metadata {
-  return metadataFromHeaders(ctx.responseTrailer);
+  const trailers = ctx.responseTrailerIfAny;
+  return trailers === undefined ? new Metadata() : metadataFromHeaders(trailers);
 }
 
 async function writeAll(
