@@ -208,7 +208,8 @@ export class TrainingServiceImpl implements ServiceImpl<typeof TrainingService> 
       trials,
       createTime: timestampNow(),
     });
-    await this.deps.sweeps.store.create(id, sweep);
+    // Its trials continue this request's trace, as a job continues its submit's.
+    await this.deps.sweeps.store.create(id, sweep, this.deps.jobs.traceEntries(id, captureTraceContext()));
     this.deps.sweeps.runner.start(id);
     this.logger.info({ sweep: id, trials: trials.length }, "sweep started");
     return { sweep };

@@ -10,7 +10,7 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { withSpan } from "@seam/kit/telemetry";
-import { JobState, Task } from "@seam/proto/seam/training/v1/training_pb";
+import { JobState, SweepState, Task } from "@seam/proto/seam/training/v1/training_pb";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { JobStore } from "./jobs/job-store.js";
 import type { TrainingExecutor } from "./runner/executor.js";
@@ -125,6 +125,30 @@ describe("a training job's trace", () => {
     // Names, counts and aggregate metrics only: no class value, no feature value.
     for (const span of exporter.getFinishedSpans()) {
       expect(JSON.stringify(span.attributes)).not.toMatch(/setosa|versicolor|virginica|5\.1,/);
+    }
+  });
+
+  it("continues a sweep's trace in every trial", async () => {
+    let client: Span | undefined;
+    const created = await withSpan("client", {}, (span) => {
+      client = span;
+      return t.training.createSweep({
+        spec: {
+          base: { ...SPEC, training: { ...SPEC.training, epochs: 2 } },
+          parameters: [{ name: "learning_rate", values: ["0.01", "0.05"] }],
+          objective: "val_accuracy",
+          parallelism: 2,
+        },
+      });
+    });
+    const id = created.sweep?.id ?? "";
+    await expect
+      .poll(async () => (await t.training.getSweep({ id })).sweep?.state, { timeout: 60_000, interval: 100 })
+      .not.toBe(SweepState.RUNNING);
+    await expect.poll(() => named("training.job").length).toBe(2);
+    for (const job of named("training.job")) {
+      expect(job.spanContext().traceId).toBe(client?.spanContext().traceId);
+      expect(parentOf(job)).toBe(client === undefined ? "" : idOf(client));
     }
   });
 

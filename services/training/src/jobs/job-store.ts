@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { MetaStore } from "@seam/kit/storage";
+import type { MetaEntry, MetaStore } from "@seam/kit/storage";
 import { type Job, JobSchema } from "@seam/proto/seam/training/v1/training_pb";
 import { RecordStore } from "./record-store.js";
 
@@ -50,14 +50,20 @@ export class JobStore {
    */
   async create(job: Job, traceContext: TraceCarrier = {}): Promise<Job> {
     job.revision = 1n;
-    const also =
-      Object.keys(traceContext).length === 0
-        ? []
-        : [{ key: this.traceKey(job.id), value: new TextEncoder().encode(JSON.stringify(traceContext)) }];
-    return this.records.create(job.id, job, also);
+    return this.records.create(job.id, job, this.traceEntries(job.id, traceContext));
   }
 
-  /** The trace context the job was submitted in; empty when there is none (or it is unreadable). */
+  /**
+   * The MetaStore entries that keep `traceContext` for `id` (a job, or a sweep whose trials
+   * continue it), to commit with the record itself; none for an empty context.
+   */
+  traceEntries(id: string, traceContext: TraceCarrier): MetaEntry[] {
+    return Object.keys(traceContext).length === 0
+      ? []
+      : [{ key: this.traceKey(id), value: new TextEncoder().encode(JSON.stringify(traceContext)) }];
+  }
+
+  /** The trace context the job (or sweep) was submitted in; empty when there is none (or it is unreadable). */
   async traceContext(id: string): Promise<TraceCarrier> {
     const bytes = await this.meta.get(this.traceKey(id));
     if (bytes === undefined) return {};

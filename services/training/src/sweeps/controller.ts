@@ -142,7 +142,7 @@ export async function driveSweep(id: string, deps: SweepDeps, signal: AbortSigna
         sweepId: id,
         trial: trial.number,
       });
-      const stored = await jobs.create(job);
+      const stored = await jobs.create(job, await jobs.traceContext(id));
       await publishJob(deps.events, stored);
       await deps.queue.enqueue(stored.id);
       started.set(trial.number, stored.id);
