@@ -76,8 +76,16 @@ export class ModelRouter {
     requestId: string,
   ): Promise<{ name: string; version: number; route: string }> {
     const ref = parseReference(reference, "model");
-    if (ref.kind === "version") return { name: ref.name, version: Number(ref.version), route: "" };
     const table = await this.#table(ref.name);
+    if (ref.kind === "version") {
+      const version = Number(ref.version);
+      if (version > table.latest) {
+        // Maybe newer than the last event seen here: ask the registry before refusing.
+        table.latest = Math.max(table.latest, Number((await this.#source.getModel(ref.name)).latestVersion));
+        if (version > table.latest) throw new NotFoundError(`model "${ref.name}" has no version ${version}`);
+      }
+      return { name: ref.name, version, route: "" };
+    }
     if (ref.kind === "alias") {
       const version = table.aliases.get(ref.alias);
       if (version === undefined) throw new NotFoundError(`model "${ref.name}" has no alias "${ref.alias}"`);

@@ -178,8 +178,18 @@ describe("Open Inference Protocol (inference.GRPCInferenceService)", () => {
       expect((await t.oip.modelReady({ name: "cold", version: "1" })).ready).toBe(true);
     });
 
-    it("answers ModelReady for an unknown model with NOT_FOUND", async () => {
+    it("answers ModelReady for an unknown model or version with NOT_FOUND", async () => {
       expect((await failureOf(t.oip.modelReady({ name: "no-such-model" }))).code).toBe(Code.NotFound);
+      const version = await failureOf(t.oip.modelReady({ name: "cold", version: "9" }));
+      expect(version).toMatchObject({ code: Code.NotFound });
+      expect(version.message).toBe('model "cold" has no version 9');
+    });
+
+    it("knows a version uploaded a moment ago, even before its registry event arrives", async () => {
+      const latest = Number((await t.registry.getModel({ name: "cold" })).model?.latestVersion ?? 0);
+      const added = await t.uploadModel("cold", buildIdentityModel());
+      expect(added).toBe(latest + 1);
+      expect((await t.oip.modelReady({ name: "cold", version: String(added) })).ready).toBe(false);
     });
 
     it("describes a model's platform, inputs and outputs in OIP datatypes", async () => {
