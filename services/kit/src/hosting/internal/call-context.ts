@@ -18,6 +18,8 @@ export interface CallContextInit {
   /** Epoch milliseconds of the call's deadline; Infinity without one. */
   readonly deadline: number;
   readonly values?: ContextValues;
+  /** The request headers, when the caller already converted them. */
+  readonly requestHeader?: Headers;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -55,6 +57,7 @@ export class CallContext implements HandlerContext {
     this.signal = this.#controller.signal;
     this.#metadata = init.metadata;
     this.#values = init.values;
+    this.#requestHeader = init.requestHeader;
     const deadline = init.deadline;
     if (Number.isFinite(deadline)) {
       this.timeoutMs = () => deadline - Date.now();

@@ -23,7 +23,7 @@ import { isUnexpectedError, toConnectError } from "../../errors/index.js";
 import type { RpcRecorder, RpcServerMetrics } from "../../telemetry/rpc-metrics.js";
 import { readMessages, waitForDrain } from "./async.js";
 import { CallContext } from "./call-context.js";
-import { metadataFromHeaders } from "./metadata.js";
+import { headersFromMetadata, metadataFromHeaders } from "./metadata.js";
 import { type GrpcStatus, grpcStatusFromConnectError } from "./status.js";
 
 type Msg = MessageShape<DescMessage>;
@@ -84,16 +84,18 @@ function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: Me
   const startedAt = record === undefined ? 0 : performance.now();
   const deadline = deadlineMs(call);
   const path = call.getPath();
+  const makeValues = options.contextValues;
+  // Headers are converted only when something needs them: here, a context-values factory.
+  const requestHeader = makeValues === undefined ? undefined : headersFromMetadata(call.metadata);
   const ctx = new CallContext({
     method: spec.method,
     url: path,
     metadata: call.metadata,
     deadline,
+    ...(makeValues === undefined || requestHeader === undefined
+      ? {}
+      : { requestHeader, values: makeValues({ path, peer: call.getPeer(), requestHeader }) }),
   });
-  if (options.contextValues !== undefined) {
-    const values = options.contextValues({ path, peer: call.getPeer(), requestHeader: ctx.requestHeader });
-    Object.defineProperty(ctx, "values", { value: values });
-  }
   options.calls.add(ctx);
   // grpc-js reports its own deadline expiry as 'cancelled' too, often before our timer.
   const onCancel = (): void => {
