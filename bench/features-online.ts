@@ -27,6 +27,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
+import { ANY_FREE_PORTS } from "@seam/cli";
 import { createGrpcTransport } from "@seam/kit/hosting";
 import { createRandom as prng } from "@seam/kit/random";
 import { type OnlineRead, type OnlineRecord, openOnlineStore } from "@seam/kit/storage";
@@ -203,12 +204,7 @@ async function main(): Promise<void> {
       env: {
         REDIS_URL: redis.url,
         SEAM_DATA_DIR: dir,
-        SEAM_GATEWAY_PORT: "0",
-        REGISTRY_PORT: "0",
-        DATASETS_PORT: "0",
-        FEATURES_PORT: "0",
-        TRAINING_PORT: "0",
-        INFERENCE_PORT: "0",
+        ...ANY_FREE_PORTS,
         LOG_LEVEL: "warn",
       },
       nodeArgs: SERVER_CPU_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${SERVER_CPU_PROF}`],

@@ -13,6 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { ANY_FREE_PORTS } from "@seam/cli";
 import { createGrpcTransport } from "@seam/kit/hosting";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { resultLine } from "./support/results.js";
@@ -38,12 +39,7 @@ async function main(): Promise<void> {
     env: {
       ...process.env,
       SEAM_DATA_DIR: dir,
-      SEAM_GATEWAY_PORT: "0",
-      REGISTRY_PORT: "0",
-      DATASETS_PORT: "0",
-      FEATURES_PORT: "0",
-      TRAINING_PORT: "0",
-      INFERENCE_PORT: "0",
+      ...ANY_FREE_PORTS,
       LOG_LEVEL: "warn",
     },
     stdio: ["ignore", "pipe", "inherit"],

@@ -51,6 +51,7 @@ import { fileURLToPath } from "node:url";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { credentials, Client as GrpcClient } from "@grpc/grpc-js";
+import { ANY_FREE_PORTS } from "@seam/cli";
 import { buildMlpModel, mlpReference } from "@seam/inference/testing";
 import { createGrpcTransport, type GrpcTransport } from "@seam/kit/hosting";
 import { createRandom } from "@seam/kit/random";
@@ -462,12 +463,7 @@ async function main(): Promise<void> {
         args: ["up"],
         env: {
           SEAM_DATA_DIR: dir,
-          SEAM_GATEWAY_PORT: "0",
-          REGISTRY_PORT: "0",
-          DATASETS_PORT: "0",
-          FEATURES_PORT: "0",
-          TRAINING_PORT: "0",
-          INFERENCE_PORT: "0",
+          ...ANY_FREE_PORTS,
           INFERENCE_BATCHING: String(batching),
           LOG_LEVEL: "warn",
         },

@@ -39,6 +39,7 @@ import path, { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { type Client, createClient } from "@connectrpc/connect";
+import { ANY_FREE_PORTS } from "@seam/cli";
 import { createGrpcTransport } from "@seam/kit/hosting";
 import { createRandom as prng } from "@seam/kit/random";
 import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datasets_pb";
@@ -410,12 +411,7 @@ async function main(): Promise<void> {
         args: ["up"],
         env: {
           SEAM_DATA_DIR: join(dir, backend),
-          SEAM_GATEWAY_PORT: "0",
-          REGISTRY_PORT: "0",
-          DATASETS_PORT: "0",
-          FEATURES_PORT: "0",
-          TRAINING_PORT: "0",
-          INFERENCE_PORT: "0",
+          ...ANY_FREE_PORTS,
           TRAINING_BACKEND: backend,
           LOG_LEVEL: "warn",
         },

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ANY_FREE_PORTS } from "@seam/cli";
 import { OtlpReceiver, type ReceivedSpan, SPAN_KIND } from "@seam/kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSeam, type SeamProcess, startSeam } from "./support/seam-process.js";
@@ -33,12 +34,7 @@ describe("seam demo against seam up", () => {
     const endpoint = await receiver.listen();
     seam = startSeam(["up"], {
       SEAM_DATA_DIR: join(dir, "data"),
-      SEAM_GATEWAY_PORT: "0",
-      REGISTRY_PORT: "0",
-      DATASETS_PORT: "0",
-      FEATURES_PORT: "0",
-      TRAINING_PORT: "0",
-      INFERENCE_PORT: "0",
+      ...ANY_FREE_PORTS,
       LOG_LEVEL: "warn",
       OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json",

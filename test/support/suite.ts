@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ANY_FREE_PORTS } from "@seam/cli";
 import { type RedisServer, startRedisServer } from "@seam/kit/testing";
 import { type SeamProcess, startSeam } from "./seam-process.js";
 
@@ -62,12 +63,7 @@ export async function startSuite(layout: Layout, env: Record<string, string> = {
     if (layout !== "distributed") {
       const up = startSeam(["up"], {
         ...base,
-        SEAM_GATEWAY_PORT: "0",
-        REGISTRY_PORT: "0",
-        DATASETS_PORT: "0",
-        FEATURES_PORT: "0",
-        TRAINING_PORT: "0",
-        INFERENCE_PORT: "0",
+        ...ANY_FREE_PORTS,
       });
       processes.set("up", up);
       const gatewayUrl = (await up.waitFor(/gateway\s+(http:\/\/127\.0\.0\.1:\d+)/))[1] as string;

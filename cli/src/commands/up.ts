@@ -14,6 +14,19 @@ import { startTrainingServer, trainingConfigSchema } from "@seam/training";
 import type { Output } from "../output.js";
 
 /**
+ * The environment that makes `seam up` bind the gateway and every service to a free port
+ * (each prints where it landed): what tests and benchmarks start it with.
+ */
+export const ANY_FREE_PORTS: Readonly<Record<string, string>> = {
+  SEAM_GATEWAY_PORT: "0",
+  REGISTRY_PORT: "0",
+  DATASETS_PORT: "0",
+  FEATURES_PORT: "0",
+  TRAINING_PORT: "0",
+  INFERENCE_PORT: "0",
+};
+
+/**
  * `seam up`: every implemented service plus the gateway in one process, on the
  * embedded stores under SEAM_DATA_DIR (or on Redis when REDIS_URL is set).
  * Each service keeps its own gRPC port (with reflection), as it would alone, and

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { StoreKind } from "@seam/kit/testing";
+import { Code } from "@connectrpc/connect";
+import { failure, type StoreKind } from "@seam/kit/testing";
 import type { ApplyDefinitionsRequestSchema } from "@seam/proto/seam/features/v1/features_pb";
 import { FeatureStatus, MissingFeaturePolicy } from "@seam/proto/seam/inference/v1/inference_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -46,16 +46,6 @@ const DEFINITIONS = {
     { name: "scoring_recent", features: [{ featureView: "customer_recent" }] },
   ],
 } satisfies MessageInitShape<typeof ApplyDefinitionsRequestSchema>;
-
-async function failure(promise: Promise<unknown>): Promise<{ code: Code; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = ConnectError.from(error);
-    return { code: e.code, message: e.rawMessage };
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** Source dataset, definitions, materialization: what every entity test starts from. */
 async function setUpFeatures(t: TestInference): Promise<void> {
@@ -135,9 +125,9 @@ describe.each<StoreKind>(["embedded", "redis"])("Predict by entity key on %s sto
       t.inference.predict({ model: "churn", entities: [entity("1"), entity("9")] }),
     );
     expect(refused.code).toBe(Code.FailedPrecondition);
-    expect(refused.message).toContain("customer_id=9");
-    expect(refused.message).toContain("customer_stats:amount");
-    expect(refused.message).toContain("NOT_FOUND");
+    expect(refused.rawMessage).toContain("customer_id=9");
+    expect(refused.rawMessage).toContain("customer_stats:amount");
+    expect(refused.rawMessage).toContain("NOT_FOUND");
     // Asking for reject explicitly is the same.
     const explicit = await failure(
       t.inference.predict({
@@ -171,7 +161,7 @@ describe.each<StoreKind>(["embedded", "redis"])("Predict by entity key on %s sto
   it("treats a null value and a value past the view's max age as missing", async () => {
     const nullCountry = await failure(t.inference.predict({ model: "churn", entities: [entity("4")] }));
     expect(nullCountry.code).toBe(Code.FailedPrecondition);
-    expect(nullCountry.message).toMatch(/customer_id=4: feature customer_stats:country is NULL_VALUE/);
+    expect(nullCountry.rawMessage).toMatch(/customer_id=4: feature customer_stats:country is NULL_VALUE/);
     const imputed = await t.inference.predict({
       model: "churn",
       entities: [entity("4")],
@@ -186,7 +176,7 @@ describe.each<StoreKind>(["embedded", "redis"])("Predict by entity key on %s sto
     await t.uploadModel("recent-churn", buildStringFeatureModel(), { featureService: "scoring_recent" });
     const stale = await failure(t.inference.predict({ model: "recent-churn", entities: [entity("1")] }));
     expect(stale.code).toBe(Code.FailedPrecondition);
-    expect(stale.message).toMatch(/customer_id=1: feature customer_recent:amount is OUTSIDE_MAX_AGE/);
+    expect(stale.rawMessage).toMatch(/customer_id=1: feature customer_recent:amount is OUTSIDE_MAX_AGE/);
     const fedMissing = await t.inference.predict({
       model: "recent-churn",
       entities: [entity("1")],
@@ -231,7 +221,7 @@ describe.each<StoreKind>(["embedded", "redis"])("Predict by entity key on %s sto
     await t.uploadModel("unbound", buildStringFeatureModel());
     const refused = await failure(t.inference.predict({ model: "unbound", entities: [entity("1")] }));
     expect(refused.code).toBe(Code.InvalidArgument);
-    expect(refused.message).toMatch(/unbound:1 is not bound to a feature service/);
+    expect(refused.rawMessage).toMatch(/unbound:1 is not bound to a feature service/);
     // Rows still work for it.
     const response = await t.inference.predict({ model: "unbound", rows: [{ amount: 1, country: "NL" }] });
     expect(response.outputs[0]?.floatValues).toEqual([3]);
@@ -241,7 +231,9 @@ describe.each<StoreKind>(["embedded", "redis"])("Predict by entity key on %s sto
     await t.uploadModel("orphan", buildStringFeatureModel(), { featureService: "gone" });
     const refused = await failure(t.inference.predict({ model: "orphan", entities: [entity("1")] }));
     expect(refused.code).toBe(Code.FailedPrecondition);
-    expect(refused.message).toMatch(/bound to feature service gone, which the feature store does not know/);
+    expect(refused.rawMessage).toMatch(
+      /bound to feature service gone, which the feature store does not know/,
+    );
   });
 });
 

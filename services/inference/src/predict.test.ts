@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
+import { failure } from "@seam/kit/testing";
 import { DataType, TensorSchema } from "@seam/proto/seam/inference/v1/inference_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestInference, type TestInference } from "./testing/harness.js";
@@ -18,16 +19,6 @@ function xTensor(data: Float32Array, rows: number, width = 20) {
     shape: [BigInt(rows), BigInt(width)],
     floatValues: [...data],
   });
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<{ code: Code; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = ConnectError.from(error);
-    return { code: e.code, message: e.rawMessage };
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("Predict", () => {
@@ -84,14 +75,17 @@ describe("Predict", () => {
 
   it("refuses unknown models, aliases and versions with NOT_FOUND", async () => {
     expect(
-      (await codeOf(t.inference.predict({ model: "nope", inputs: [xTensor(randomRows(1), 1)] }))).code,
+      (await failure(t.inference.predict({ model: "nope", inputs: [xTensor(randomRows(1), 1)] }))).code,
     ).toBe(Code.NotFound);
-    const alias = await codeOf(
+    const alias = await failure(
       t.inference.predict({ model: "mlp@challenger", inputs: [xTensor(randomRows(1), 1)] }),
     );
-    expect(alias).toEqual({ code: Code.NotFound, message: 'model "mlp" has no alias "challenger"' });
+    expect({ code: alias.code, message: alias.rawMessage }).toEqual({
+      code: Code.NotFound,
+      message: 'model "mlp" has no alias "challenger"',
+    });
     expect(
-      (await codeOf(t.inference.predict({ model: "mlp:9", inputs: [xTensor(randomRows(1), 1)] }))).code,
+      (await failure(t.inference.predict({ model: "mlp:9", inputs: [xTensor(randomRows(1), 1)] }))).code,
     ).toBe(Code.NotFound);
   });
 
@@ -124,18 +118,18 @@ describe("Predict", () => {
       [{ model: "mlp", inputs: [] }, /inputs \(tensors\), rows or entities/],
     ];
     for (const [request, message] of cases) {
-      const failure = await codeOf(t.inference.predict(request));
-      expect(failure.code, failure.message).toBe(Code.InvalidArgument);
-      expect(failure.message).toMatch(message);
+      const refused = await failure(t.inference.predict(request));
+      expect(refused.code, refused.rawMessage).toBe(Code.InvalidArgument);
+      expect(refused.rawMessage).toMatch(message);
     }
   });
 
   it("refuses NaN and Infinity under the default policy", async () => {
     const x = randomRows(2);
     x[25] = Number.NaN;
-    const failure = await codeOf(t.inference.predict({ model: "mlp", inputs: [xTensor(x, 2)] }));
-    expect(failure.code).toBe(Code.InvalidArgument);
-    expect(failure.message).toMatch(/input "x": element 25 is NaN/);
+    const refused = await failure(t.inference.predict({ model: "mlp", inputs: [xTensor(x, 2)] }));
+    expect(refused.code).toBe(Code.InvalidArgument);
+    expect(refused.rawMessage).toMatch(/input "x": element 25 is NaN/);
   });
 
   it("lets a version declare that it takes non-finite inputs", async () => {
@@ -149,10 +143,10 @@ describe("Predict", () => {
   });
 
   it("returns only the outputs asked for and names an unknown one", async () => {
-    const failure = await codeOf(
+    const refused = await failure(
       t.inference.predict({ model: "mlp", inputs: [xTensor(randomRows(1), 1)], outputs: ["logits"] }),
     );
-    expect(failure).toEqual({
+    expect({ code: refused.code, message: refused.rawMessage }).toEqual({
       code: Code.InvalidArgument,
       message: '"logits" is not an output of mlp:1 (outputs: y)',
     });
@@ -167,7 +161,7 @@ describe("Predict", () => {
     expect(Number(v1?.stats?.failures)).toBeGreaterThanOrEqual(1);
     expect(models[0]?.routes.champion).toBe(1n);
     expect((await t.inference.unloadModel({ modelName: "mlp" })).versions).toEqual([1n]);
-    expect((await codeOf(t.inference.unloadModel({ modelName: "mlp" }))).code).toBe(Code.NotFound);
+    expect((await failure(t.inference.unloadModel({ modelName: "mlp" }))).code).toBe(Code.NotFound);
     const loaded = await t.inference.loadModel({ model: "mlp@champion" });
     expect(loaded.version?.version).toBe(1n);
   });

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
+import { failure } from "@seam/kit/testing";
 import { DataType, TensorSchema } from "@seam/proto/seam/inference/v1/inference_pb";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestInference, type TestInference } from "./testing/harness.js";
@@ -15,13 +16,6 @@ afterEach(async () => {
   await t?.close();
   t = undefined;
 });
-
-async function failureOf(promise: Promise<unknown>): Promise<ConnectError | undefined> {
-  return promise.then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
-}
 
 describe("hot swap", () => {
   it("moves an alias under load with no failed request and no request waiting on a cold model", async () => {
@@ -161,7 +155,7 @@ describe("traffic split", () => {
   it("refuses a split naming a missing alias or a share outside 0..1", async () => {
     t = await startTestInference();
     await t.uploadModel("m", buildMlpModel(), { alias: "champion" });
-    const missing = await failureOf(
+    const missing = await failure(
       t.inference.setTrafficSplit({
         modelName: "m",
         split: { primaryAlias: "champion", secondaryAlias: "challenger", secondaryShare: 0.2 },
@@ -170,13 +164,13 @@ describe("traffic split", () => {
     expect(missing?.code).toBe(Code.NotFound);
     expect(missing?.rawMessage).toMatch(/no alias "challenger"/);
     await t.registry.setAlias({ modelName: "m", alias: "challenger", version: 1n });
-    const share = await failureOf(
+    const share = await failure(
       t.inference.setTrafficSplit({
         modelName: "m",
         split: { primaryAlias: "champion", secondaryAlias: "challenger", secondaryShare: 1.5 },
       }),
     );
     expect(share?.code).toBe(Code.InvalidArgument);
-    expect((await failureOf(t.inference.setTrafficSplit({ modelName: "nope" })))?.code).toBe(Code.NotFound);
+    expect((await failure(t.inference.setTrafficSplit({ modelName: "nope" })))?.code).toBe(Code.NotFound);
   });
 });

@@ -1,6 +1,7 @@
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { credentials, Client as GrpcClient, type ServiceError, status } from "@grpc/grpc-js";
+import { failure } from "@seam/kit/testing";
 import {
   GRPCInferenceService,
   type InferTensorContents,
@@ -135,16 +136,6 @@ function typedValues(name: string, c: InferTensorContents | undefined): (number 
   }
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<{ code: Code; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = ConnectError.from(error);
-    return { code: e.code, message: e.rawMessage };
-  }
-  throw new Error("expected the call to fail");
-}
-
 describe("Open Inference Protocol (inference.GRPCInferenceService)", () => {
   let t: TestInference;
   beforeAll(async () => {
@@ -179,10 +170,10 @@ describe("Open Inference Protocol (inference.GRPCInferenceService)", () => {
     });
 
     it("answers ModelReady for an unknown model or version with NOT_FOUND", async () => {
-      expect((await failureOf(t.oip.modelReady({ name: "no-such-model" }))).code).toBe(Code.NotFound);
-      const version = await failureOf(t.oip.modelReady({ name: "cold", version: "9" }));
+      expect((await failure(t.oip.modelReady({ name: "no-such-model" }))).code).toBe(Code.NotFound);
+      const version = await failure(t.oip.modelReady({ name: "cold", version: "9" }));
       expect(version).toMatchObject({ code: Code.NotFound });
-      expect(version.message).toBe('model "cold" has no version 9');
+      expect(version.rawMessage).toBe('model "cold" has no version 9');
     });
 
     it("knows a version uploaded a moment ago, even before its registry event arrives", async () => {
@@ -214,7 +205,7 @@ describe("Open Inference Protocol (inference.GRPCInferenceService)", () => {
     });
 
     it("answers ModelMetadata for an unknown model with NOT_FOUND", async () => {
-      expect((await failureOf(t.oip.modelMetadata({ name: "no-such-model" }))).code).toBe(Code.NotFound);
+      expect((await failure(t.oip.modelMetadata({ name: "no-such-model" }))).code).toBe(Code.NotFound);
     });
   });
 
@@ -319,28 +310,29 @@ describe("Open Inference Protocol (inference.GRPCInferenceService)", () => {
         { modelName: "ranked", modelVersion: "9", inputs },
         { modelName: "ranked", modelVersion: "staging", inputs },
       ]) {
-        const failure = await failureOf(t.oip.modelInfer(request));
-        expect(failure.code, `${request.modelName} ${request.modelVersion ?? ""}: ${failure.message}`).toBe(
-          Code.NotFound,
-        );
+        const refused = await failure(t.oip.modelInfer(request));
+        expect(
+          refused.code,
+          `${request.modelName} ${request.modelVersion ?? ""}: ${refused.rawMessage}`,
+        ).toBe(Code.NotFound);
       }
     });
 
     it("refuses a datatype that is not the model's, naming the tensor", async () => {
       const inputs = typedInputs();
       inputs[0] = { name: "f32", datatype: "FP64", shape: SHAPE, contents: { fp64Contents: F64 } };
-      const failure = await failureOf(t.oip.modelInfer({ modelName: "identity", inputs }));
-      expect(failure.code, failure.message).toBe(Code.InvalidArgument);
-      expect(failure.message).toMatch(/"f32"/);
+      const refused = await failure(t.oip.modelInfer({ modelName: "identity", inputs }));
+      expect(refused.code, refused.rawMessage).toBe(Code.InvalidArgument);
+      expect(refused.rawMessage).toMatch(/"f32"/);
     });
 
     it("refuses values in the contents field of another datatype", async () => {
       const inputs = typedInputs();
       inputs[0] = { name: "f32", datatype: "FP32", shape: SHAPE, contents: { fp64Contents: F64 } };
-      const failure = await failureOf(t.oip.modelInfer({ modelName: "identity", inputs }));
-      expect(failure.code, failure.message).toBe(Code.InvalidArgument);
-      expect(failure.message).toMatch(/"f32"/);
-      expect(failure.message).toMatch(/fp64_contents/);
+      const refused = await failure(t.oip.modelInfer({ modelName: "identity", inputs }));
+      expect(refused.code, refused.rawMessage).toBe(Code.InvalidArgument);
+      expect(refused.rawMessage).toMatch(/"f32"/);
+      expect(refused.rawMessage).toMatch(/fp64_contents/);
     });
 
     it("refuses contents whose count does not match the shape", async () => {
@@ -351,29 +343,29 @@ describe("Open Inference Protocol (inference.GRPCInferenceService)", () => {
         shape: SHAPE,
         contents: { int64Contents: I64.slice(0, 5) },
       };
-      const failure = await failureOf(t.oip.modelInfer({ modelName: "identity", inputs }));
-      expect(failure.code, failure.message).toBe(Code.InvalidArgument);
-      expect(failure.message).toMatch(/input "i64": 5 int64_contents for shape \[3, ?2\] \(6 elements\)/);
+      const refused = await failure(t.oip.modelInfer({ modelName: "identity", inputs }));
+      expect(refused.code, refused.rawMessage).toBe(Code.InvalidArgument);
+      expect(refused.rawMessage).toMatch(/input "i64": 5 int64_contents for shape \[3, ?2\] \(6 elements\)/);
     });
 
     it("refuses raw_input_contents with one entry too few, or of the wrong length", async () => {
-      const missing = await failureOf(
+      const missing = await failure(
         t.oip.modelInfer({
           modelName: "identity",
           ...rawRequest({ rawInputContents: [RAW.f32, RAW.f64, RAW.i64] }),
         }),
       );
-      expect(missing.code, missing.message).toBe(Code.InvalidArgument);
-      expect(missing.message).toMatch(/raw_input_contents has 3 entries for 4 inputs/);
+      expect(missing.code, missing.rawMessage).toBe(Code.InvalidArgument);
+      expect(missing.rawMessage).toMatch(/raw_input_contents has 3 entries for 4 inputs/);
 
-      const short = await failureOf(
+      const short = await failure(
         t.oip.modelInfer({
           modelName: "identity",
           ...rawRequest({ rawInputContents: [RAW.f32, RAW.f64.subarray(8), RAW.i64, RAW.b] }),
         }),
       );
-      expect(short.code, short.message).toBe(Code.InvalidArgument);
-      expect(short.message).toMatch(/"f64"/);
+      expect(short.code, short.rawMessage).toBe(Code.InvalidArgument);
+      expect(short.rawMessage).toMatch(/"f64"/);
     });
 
     it("refuses mixing typed contents and raw_input_contents", async () => {
@@ -383,41 +375,41 @@ describe("Open Inference Protocol (inference.GRPCInferenceService)", () => {
         { name: "i64", datatype: "INT64", shape: SHAPE },
         { name: "b", datatype: "BOOL", shape: SHAPE, contents: { boolContents: B } },
       ];
-      const failure = await failureOf(t.oip.modelInfer({ modelName: "identity", ...rawRequest({ inputs }) }));
-      expect(failure.code, failure.message).toBe(Code.InvalidArgument);
-      expect(failure.message).toMatch(/input "b": has bool_contents/);
+      const refused = await failure(t.oip.modelInfer({ modelName: "identity", ...rawRequest({ inputs }) }));
+      expect(refused.code, refused.rawMessage).toBe(Code.InvalidArgument);
+      expect(refused.rawMessage).toMatch(/input "b": has bool_contents/);
     });
 
     it("refuses FP16 and made-up datatypes with INVALID_ARGUMENT", async () => {
       const inputs = typedInputs();
       inputs[0] = { name: "f32", datatype: "FP16", shape: SHAPE, contents: { fp32Contents: F32 } };
-      const fp16 = await failureOf(t.oip.modelInfer({ modelName: "identity", inputs }));
-      expect(fp16.code, fp16.message).toBe(Code.InvalidArgument);
-      expect(fp16.message).toMatch(/input "f32": datatype "FP16" is not supported/);
+      const fp16 = await failure(t.oip.modelInfer({ modelName: "identity", inputs }));
+      expect(fp16.code, fp16.rawMessage).toBe(Code.InvalidArgument);
+      expect(fp16.rawMessage).toMatch(/input "f32": datatype "FP16" is not supported/);
 
       inputs[0] = { name: "f32", datatype: "FLOAT", shape: SHAPE, contents: { fp32Contents: F32 } };
-      const made = await failureOf(t.oip.modelInfer({ modelName: "identity", inputs }));
-      expect(made.code, made.message).toBe(Code.InvalidArgument);
-      expect(made.message).toMatch(/"FLOAT" is not an Open Inference Protocol datatype/);
+      const made = await failure(t.oip.modelInfer({ modelName: "identity", inputs }));
+      expect(made.code, made.rawMessage).toBe(Code.InvalidArgument);
+      expect(made.rawMessage).toMatch(/"FLOAT" is not an Open Inference Protocol datatype/);
     });
 
     it("refuses an unknown requested output and a missing input", async () => {
-      const output = await failureOf(
+      const output = await failure(
         t.oip.modelInfer({ modelName: "identity", inputs: typedInputs(), outputs: [{ name: "logits" }] }),
       );
       expect(output.code, output.message).toBe(Code.InvalidArgument);
       expect(output.message).toMatch(/"logits" is not an output/);
 
-      const missing = await failureOf(
+      const missing = await failure(
         t.oip.modelInfer({ modelName: "identity", inputs: typedInputs().slice(1) }),
       );
-      expect(missing.code, missing.message).toBe(Code.InvalidArgument);
-      expect(missing.message).toMatch(/input "f32" is missing/);
+      expect(missing.code, missing.rawMessage).toBe(Code.InvalidArgument);
+      expect(missing.rawMessage).toMatch(/input "f32" is missing/);
     });
 
     it("refuses an empty model_name with INVALID_ARGUMENT", async () => {
-      const failure = await failureOf(t.oip.modelInfer({ modelName: "", inputs: typedInputs() }));
-      expect(failure.code, failure.message).toBe(Code.InvalidArgument);
+      const refused = await failure(t.oip.modelInfer({ modelName: "", inputs: typedInputs() }));
+      expect(refused.code, refused.rawMessage).toBe(Code.InvalidArgument);
     });
 
     it("serves a float model the same way (MLP, FP32 only)", async () => {

@@ -1,5 +1,4 @@
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { InvalidArgumentError } from "@seam/kit/errors";
 import {
   type ModelInferRequest,
   ModelInferRequest_InferInputTensorSchema,
@@ -8,6 +7,7 @@ import {
 } from "@seam/proto/inference/grpc_predict_v2_pb";
 import { describe, expect, it } from "vitest";
 import { ELEMENT_TYPES, type TensorData } from "../tensors/tensor-data.js";
+import { expectInvalid } from "../testing/expect-invalid.js";
 import { elementTypeOfOip, oipDatatypeOf, oipInputsToTensors, tensorsToOipOutputs } from "./oip-tensors.js";
 
 /** One tensor of each type, shape [3,2], with edge values. */
@@ -29,17 +29,6 @@ const SAMPLES: readonly TensorData[] = [
   { name: "f64", type: "float64", dims: [3, 2], data: new Float64Array([0.1, -0, 1e308, Number.NaN, 2, 3]) },
   { name: "s", type: "string", dims: [3, 2], data: ["", "a", "héllo", "日本語", "tab\t", "x".repeat(300)] },
 ];
-
-function expectInvalid(fn: () => unknown, ...parts: string[]): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(InvalidArgumentError);
-  for (const part of parts) expect((thrown as Error).message).toContain(part);
-}
 
 type InputInit = MessageInitShape<typeof ModelInferRequest_InferInputTensorSchema>;
 

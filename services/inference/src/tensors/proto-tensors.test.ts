@@ -1,7 +1,7 @@
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { InvalidArgumentError } from "@seam/kit/errors";
 import { DataType, type Tensor, TensorSchema } from "@seam/proto/seam/inference/v1/inference_pb";
 import { describe, expect, it } from "vitest";
+import { expectInvalid } from "../testing/expect-invalid.js";
 import {
   dataTypeOf,
   elementTypeOf,
@@ -36,17 +36,6 @@ const SAMPLES: readonly TensorData[] = [
   { name: "b", type: "bool", dims: [2, 3], data: new Uint8Array([1, 0, 0, 1, 1, 0]) },
   { name: "s", type: "string", dims: [2, 3], data: ["a", "", "héllo", "日本", "x y", "\u0000"] },
 ];
-
-function expectInvalid(fn: () => unknown, ...parts: string[]): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(InvalidArgumentError);
-  for (const part of parts) expect((thrown as Error).message).toContain(part);
-}
 
 function floatTensor(init: MessageInitShape<typeof TensorSchema>): Tensor {
   return create(TensorSchema, { name: "x", dataType: DataType.FLOAT32, shape: [2n, 4n], ...init });

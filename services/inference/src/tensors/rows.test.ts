@@ -1,19 +1,8 @@
 import { fromJson, type JsonObject } from "@bufbuild/protobuf";
-import { InvalidArgumentError } from "@seam/kit/errors";
 import { PredictRequestSchema } from "@seam/proto/seam/inference/v1/inference_pb";
 import { describe, expect, it } from "vitest";
+import { expectInvalid } from "../testing/expect-invalid.js";
 import { type InputSpec, tensorsFromRows } from "./rows.js";
-
-function expectInvalid(fn: () => unknown, ...parts: string[]): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(InvalidArgumentError);
-  for (const part of parts) expect((thrown as Error).message).toContain(part);
-}
 
 const IRIS: readonly InputSpec[] = [
   { name: "sepal_length", type: "float32", dims: [-1, 1] },

