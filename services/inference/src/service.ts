@@ -20,7 +20,7 @@ import {
   TensorInfoSchema,
   type UnloadModelRequest,
 } from "@seam/proto/seam/inference/v1/inference_pb";
-import { checkModelName, parseReference } from "@seam/registry";
+import { checkModelName } from "@seam/registry";
 import type { LoadedVersion } from "./models/loaded-version.js";
 import type { ModelRouter } from "./models/model-router.js";
 import type { TrafficSplits } from "./models/traffic-splits.js";
@@ -156,7 +156,6 @@ export class InferenceServiceImpl implements ServiceImpl<typeof InferenceService
     if (req.split !== undefined && req.split.secondaryShare !== 0) {
       // Both aliases must exist now (NOT_FOUND names the one missing).
       for (const alias of [req.split.primaryAlias, req.split.secondaryAlias]) {
-        parseReference(`${req.modelName}@${alias}`, "split");
         await this.#deps.router.target(`${req.modelName}@${alias}`, "");
       }
     } else {

@@ -76,7 +76,8 @@ export class Batcher {
   readonly #queue: Pending[] = [];
   #queuedRows = 0;
   #running = 0;
-  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** Cancels the pending "batch delay is over" callback, when one is scheduled. */
+  #cancelTimer: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
 
   constructor(run: RunModel, options: BatchingOptions, observer?: BatchObserver) {
@@ -170,25 +171,28 @@ export class Batcher {
       this.#dispatch();
       return;
     }
-    if (this.#timer !== undefined) return;
+    if (this.#cancelTimer !== undefined) return;
     const head = this.#queue[0] as Pending;
     const waitedMicros = Number(process.hrtime.bigint() - head.enqueuedNs) / 1000;
     const remainingMicros = maxQueueDelayMicros - waitedMicros;
     const fire = () => {
-      this.#timer = undefined;
+      this.#cancelTimer = undefined;
       if (this.#running < this.#options.maxConcurrentRuns) this.#dispatch();
     };
     // Timers have millisecond granularity: under a millisecond, one turn of the event loop
     // lets the requests that arrived in the same I/O phase join.
-    this.#timer = remainingMicros < 1000 ? setImmediate(fire) : setTimeout(fire, remainingMicros / 1000);
+    if (remainingMicros < 1000) {
+      const immediate = setImmediate(fire);
+      this.#cancelTimer = () => clearImmediate(immediate);
+    } else {
+      const timeout = setTimeout(fire, remainingMicros / 1000);
+      this.#cancelTimer = () => clearTimeout(timeout);
+    }
   }
 
   #dispatch(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer as NodeJS.Timeout);
-      clearImmediate(this.#timer as NodeJS.Immediate);
-      this.#timer = undefined;
-    }
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
     const batch = this.#take();
     if (batch.length > 0) {
       this.#running++;

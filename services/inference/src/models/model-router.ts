@@ -204,7 +204,7 @@ export class ModelRouter {
     switch (event.kind.case) {
       case "aliasMoved": {
         const { alias, version } = event.kind.value;
-        await this.#moveRoute(table, name, Number(version), table.aliases.get(alias), () =>
+        await this.#moveRoute(name, Number(version), table.aliases.get(alias), () =>
           table.aliases.set(alias, Number(version)),
         );
         break;
@@ -215,7 +215,7 @@ export class ModelRouter {
       case "versionCreated": {
         const version = Number(event.kind.value.version);
         if (version <= table.latest) break;
-        await this.#moveRoute(table, name, version, table.latest, () => {
+        await this.#moveRoute(name, version, table.latest, () => {
           table.latest = version;
         });
         break;
@@ -241,7 +241,6 @@ export class ModelRouter {
    * route where it was, logged: serving the previous version beats failing every request.
    */
   async #moveRoute(
-    _table: ModelTable,
     name: string,
     next: number,
     previous: number | undefined,
@@ -278,14 +277,14 @@ export class ModelRouter {
         }
         for (const [alias, v] of Object.entries(model.aliases)) {
           const version = Number(v);
-          await this.#moveRoute(table, name, version, table.aliases.get(alias), () =>
+          await this.#moveRoute(name, version, table.aliases.get(alias), () =>
             table.aliases.set(alias, version),
           );
         }
         for (const alias of [...table.aliases.keys()])
           if (!(alias in model.aliases)) table.aliases.delete(alias);
         const latest = Number(model.latestVersion);
-        await this.#moveRoute(table, name, latest, table.latest, () => {
+        await this.#moveRoute(name, latest, table.latest, () => {
           table.latest = latest;
         });
       });
