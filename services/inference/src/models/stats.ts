@@ -92,6 +92,7 @@ export function recordModelLoad(modelName: string, version: number, millis: numb
  */
 export class VersionStats implements BatchObserver {
   readonly #attributes: Attributes;
+  readonly #outcomes: Readonly<Record<"ok" | "error" | "queueFull" | "expired", Attributes>>;
   #requests = 0;
   #successes = 0;
   #failures = 0;
@@ -106,6 +107,14 @@ export class VersionStats implements BatchObserver {
 
   constructor(modelName: string, version: number) {
     this.#attributes = { "seam.model": modelName, "seam.model_version": version };
+    // Made once: the request counter is recorded on every prediction.
+    const outcome = (name: string): Attributes => ({ ...this.#attributes, outcome: name });
+    this.#outcomes = {
+      ok: outcome("ok"),
+      error: outcome("error"),
+      queueFull: outcome("queue_full"),
+      expired: outcome("expired"),
+    };
   }
 
   /** A request reached the version. */
@@ -116,13 +125,13 @@ export class VersionStats implements BatchObserver {
   /** A request was answered. */
   succeeded(): void {
     this.#successes++;
-    otel().requests.add(1, { ...this.#attributes, outcome: "ok" });
+    otel().requests.add(1, this.#outcomes.ok);
   }
 
   /** A request failed (any reason). */
   failed(): void {
     this.#failures++;
-    otel().requests.add(1, { ...this.#attributes, outcome: "error" });
+    otel().requests.add(1, this.#outcomes.error);
   }
 
   batchRan(rows: number, _requests: number, computeMicros: number): void {
@@ -144,12 +153,12 @@ export class VersionStats implements BatchObserver {
 
   rejectedQueueFull(): void {
     this.#rejectedQueueFull++;
-    otel().requests.add(1, { ...this.#attributes, outcome: "queue_full" });
+    otel().requests.add(1, this.#outcomes.queueFull);
   }
 
   expiredInQueue(): void {
     this.#expiredInQueue++;
-    otel().requests.add(1, { ...this.#attributes, outcome: "expired" });
+    otel().requests.add(1, this.#outcomes.expired);
   }
 
   /** The counters as the API reports them. */
