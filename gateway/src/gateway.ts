@@ -12,7 +12,8 @@ import { createCorsHandler, type NodeRequest, type NodeResponse } from "./cors.j
 import { dispatchConnection } from "./dispatch.js";
 import { routeToBackend } from "./forward.js";
 import { DEFAULT_FORWARDED_HEADERS } from "./headers.js";
-import { createMetricsInterceptor } from "./metrics.js";
+import { createMethodRecorders, createMetricsInterceptor } from "./metrics.js";
+import { createUnaryPassThrough } from "./passthrough/index.js";
 import { createTracingInterceptor } from "./tracing.js";
 
 /** One public service and the transport reaching its backend. */
@@ -32,7 +33,10 @@ export interface GatewayOptions {
   readonly corsOrigins?: readonly string[];
   /** Request headers forwarded besides custom `x-` ones. Default ["authorization"]. */
   readonly forwardedHeaders?: readonly string[];
-  /** Interceptors run inside the tracing interceptor, e.g. authentication. */
+  /**
+   * Interceptors run inside the tracing interceptor, e.g. authentication. With any set,
+   * every call takes connect-node's path (no byte-level gRPC pass-through).
+   */
   readonly interceptors?: readonly Interceptor[];
   /** How long close() lets in-flight calls finish before cancelling them. Default 5 s. */
   readonly shutdownGraceMs?: number;
@@ -66,14 +70,24 @@ export function createGateway(options: GatewayOptions): Gateway {
   setMaxListeners(0, shutdown.signal);
   const handleCors = createCorsHandler(options.corsOrigins ?? ["*"], forwardedHeaders);
   // Absent when no MeterProvider is registered: then calls pay nothing for metrics.
-  const metrics = createMetricsInterceptor();
+  const recorderOf = createMethodRecorders();
+  const metrics = createMetricsInterceptor(recorderOf);
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  // Unary calls skip connect-node's pipeline when the backend's transport takes bytes;
+  // not when extra interceptors (e.g. authentication) must see every call.
+  const passThrough = createUnaryPassThrough({
+    services: (options.interceptors ?? []).length === 0 ? options.services : [],
+    maxRequestBytes,
+    forwardedHeaders,
+    ...(recorderOf === undefined ? {} : { recorderOf }),
+  });
   const handleRpc = connectNodeAdapter({
     routes(router) {
       for (const { service, transport } of options.services) {
         routeToBackend(router, service, transport, { forwardedHeaders });
       }
     },
-    readMaxBytes: options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    readMaxBytes: maxRequestBytes,
     // Tracing first, so every other interceptor and the handler run inside the server span.
     interceptors: [
       createTracingInterceptor(),
@@ -91,6 +105,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return;
     }
     if (handleCors(req, res)) return;
+    if (passThrough(req, res)) return;
     handleRpc(req, res);
   };
   const http1 = createHttp1Server(handle);

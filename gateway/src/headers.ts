@@ -43,10 +43,19 @@ export const DEFAULT_FORWARDED_HEADERS: readonly string[] = ["authorization"];
 export function requestHeadersToForward(incoming: Headers, names: ReadonlySet<string>): Headers {
   const out = new Headers();
   incoming.forEach((value, key) => {
-    if (NEVER_FORWARDED.has(key)) return;
-    if (names.has(key) || key.startsWith("x-")) out.append(key, value);
+    if (isForwardedRequestHeader(key, names)) out.append(key, value);
   });
   return out;
+}
+
+/** True for a (lower-case) request header the backend receives: one of `names` or a custom `x-` header. */
+export function isForwardedRequestHeader(key: string, names: ReadonlySet<string>): boolean {
+  return !NEVER_FORWARDED.has(key) && (names.has(key) || key.startsWith("x-"));
+}
+
+/** True for a backend response header or trailer the gateway relays (not one its protocol writes). */
+export function isRelayedResponseHeader(key: string): boolean {
+  return !NEVER_FORWARDED.has(key) && !PROTOCOL_PREFIXES.some((prefix) => key.startsWith(prefix));
 }
 
 /**
@@ -56,7 +65,6 @@ export function requestHeadersToForward(incoming: Headers, names: ReadonlySet<st
  */
 export function copyResponseMetadata(from: Headers, to: Headers): void {
   from.forEach((value, key) => {
-    if (NEVER_FORWARDED.has(key) || PROTOCOL_PREFIXES.some((prefix) => key.startsWith(prefix))) return;
-    to.append(key, value);
+    if (isRelayedResponseHeader(key)) to.append(key, value);
   });
 }

@@ -20,7 +20,7 @@ const headersGetter: TextMapGetter<Headers> = {
 
 // Codes that mean the server failed, following the gRPC server-span convention;
 // NOT_FOUND or INVALID_ARGUMENT are the caller's problem and leave the span unset.
-const SERVER_ERROR_CODES = new Set([
+const SERVER_ERROR_CODES = new Set<number>([
   Code.Unknown,
   Code.DeadlineExceeded,
   Code.Unimplemented,
@@ -41,25 +41,12 @@ const SERVER_ERROR_CODES = new Set([
  */
 export function createTracingInterceptor(): Interceptor {
   return (next) => async (request) => {
-    const tracer = trace.getTracer(TRACER_NAME);
-    // Rooted at ROOT_CONTEXT, not context.active(): this is where the request enters the
-    // process, so the only parent is the remote caller. It also sheds the suppressTracing
-    // flag the http instrumentation sets on requests it ignores (the gateway's HTTP/1.1
-    // connections), which would otherwise silence this span and the backend call's.
-    const parent = propagation.extract(ROOT_CONTEXT, request.header, headersGetter);
-    const span = tracer.startSpan(
-      `${request.service.typeName}/${request.method.name}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          "rpc.system": "connect_rpc",
-          "rpc.service": request.service.typeName,
-          "rpc.method": request.method.name,
-        },
-      },
-      parent,
+    const { span, active } = startRpcSpan(
+      request.service.typeName,
+      request.method.name,
+      request.header,
+      headersGetter,
     );
-    const active = trace.setSpan(parent, span);
     let response: Awaited<ReturnType<typeof next>>;
     try {
       response = await context.with(active, () => next(request));
@@ -68,11 +55,48 @@ export function createTracingInterceptor(): Interceptor {
       throw error;
     }
     if (!response.stream) {
-      endWithCode(span, 0);
+      endRpcSpan(span, 0);
       return response;
     }
     return { ...response, message: tracedStream(response.message, active, span) };
   };
+}
+
+/**
+ * Starts the gateway's SERVER span of one RPC, named `<package.Service>/<Method>`,
+ * continuing the caller's W3C trace read from `carrier`. `active` is the context to run
+ * the forwarded call in, so the backend call becomes the span's child.
+ */
+export function startRpcSpan<Carrier>(
+  serviceName: string,
+  methodName: string,
+  carrier: Carrier,
+  getter: TextMapGetter<Carrier>,
+): { readonly span: Span; readonly active: Context } {
+  // Rooted at ROOT_CONTEXT, not context.active(): this is where the request enters the
+  // process, so the only parent is the remote caller. It also sheds the suppressTracing
+  // flag the http instrumentation sets on requests it ignores (the gateway's HTTP/1.1
+  // connections), which would otherwise silence this span and the backend call's.
+  const parent = propagation.extract(ROOT_CONTEXT, carrier, getter);
+  const span = trace.getTracer(TRACER_NAME).startSpan(
+    `${serviceName}/${methodName}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { "rpc.system": "connect_rpc", "rpc.service": serviceName, "rpc.method": methodName },
+    },
+    parent,
+  );
+  return { span, active: trace.setSpan(parent, span) };
+}
+
+/** Ends a span of {@link startRpcSpan} with the call's gRPC status code (and message on failure). */
+export function endRpcSpan(span: Span, code: number, message = ""): void {
+  if (code !== 0) {
+    span.setAttribute("rpc.connect_rpc.error_code", connectCodeName(code));
+    if (SERVER_ERROR_CODES.has(code)) span.setStatus({ code: SpanStatusCode.ERROR, message });
+  }
+  span.setAttribute("rpc.grpc.status_code", code);
+  span.end();
 }
 
 // Pulls each message inside the span's context: a streaming handler's body runs on
@@ -92,7 +116,7 @@ async function* tracedStream<T>(messages: AsyncIterable<T>, active: Context, spa
     endWithError(span, error);
     throw error;
   } finally {
-    if (outcome === "ok") endWithCode(span, 0);
+    if (outcome === "ok") endRpcSpan(span, 0);
     if (outcome === "abandoned") {
       // The client went away mid-stream; let the handler's finally blocks run too.
       await iterator.return?.();
@@ -103,16 +127,7 @@ async function* tracedStream<T>(messages: AsyncIterable<T>, active: Context, spa
 
 function endWithError(span: Span, reason: unknown): void {
   const error = ConnectError.from(reason);
-  span.setAttribute("rpc.connect_rpc.error_code", connectCodeName(error.code));
-  if (SERVER_ERROR_CODES.has(error.code)) {
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error.rawMessage });
-  }
-  endWithCode(span, error.code);
-}
-
-function endWithCode(span: Span, code: number): void {
-  span.setAttribute("rpc.grpc.status_code", code);
-  span.end();
+  endRpcSpan(span, error.code, error.rawMessage);
 }
 
 // Connect's wire names: "not_found", "deadline_exceeded", ...

@@ -19,6 +19,8 @@ import {
 export interface Seen {
   headers: Headers;
   timeoutMs: number | undefined;
+  /** The call's ctx.signal: aborted when the call was cancelled or timed out. */
+  signal: AbortSignal;
 }
 
 export interface FakeRegistry {
@@ -39,7 +41,11 @@ export function createFakeRegistry(): FakeRegistry {
     onWatchAborted = resolve;
   });
   const record = (ctx: HandlerContext): void => {
-    seen.set(ctx.method.name, { headers: new Headers(ctx.requestHeader), timeoutMs: ctx.timeoutMs() });
+    seen.set(ctx.method.name, {
+      headers: new Headers(ctx.requestHeader),
+      timeoutMs: ctx.timeoutMs(),
+      signal: ctx.signal,
+    });
   };
 
   const impl: Partial<ServiceImpl<typeof ModelRegistryService>> = {
@@ -53,10 +59,17 @@ export function createFakeRegistry(): FakeRegistry {
     },
     getModel(req, ctx) {
       record(ctx);
+      if (req.name === "") {
+        // An error with details, to show they reach the caller intact.
+        const error = new ConnectError("name is required", Code.InvalidArgument, { "x-seam-field": "name" });
+        error.details.push({ desc: RegisteredModelSchema, value: { name: "example" } });
+        throw error;
+      }
       const model = models.get(req.name);
       if (model === undefined) {
         throw new ConnectError(`model ${req.name} not found`, Code.NotFound, { "x-seam-missing": req.name });
       }
+      ctx.responseTrailer.set("x-seam-served-by", "fake");
       return { model };
     },
     listModels(req, ctx) {

@@ -1,3 +1,4 @@
+export type { RawHeaders, RawUnaryCall, RawUnaryOptions, RawUnaryResult } from "./internal/raw-unary.js";
 export {
   createReflectionPackageDefinition,
   createReflectionService,

@@ -1,6 +1,7 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
-import { EchoResponseSchema } from "@seam/proto/seam/testing/v1/echo_pb";
+import { Client, credentials, type ServiceError } from "@grpc/grpc-js";
+import { EchoRequestSchema, EchoResponseSchema } from "@seam/proto/seam/testing/v1/echo_pb";
 import { afterEach, describe, expect, it } from "vitest";
 import { NotFoundError } from "../errors/index.js";
 import { createGrpcServer, type GrpcServer } from "./server.js";
@@ -17,6 +18,7 @@ async function start(
   options: { maxReceiveMessageBytes?: number } = {},
 ): Promise<{
   server: GrpcServer;
+  address: string;
   transport: GrpcTransport;
   lines: ReturnType<typeof createCapturingLogger>["lines"];
 }> {
@@ -26,7 +28,7 @@ async function start(
   const transport = createGrpcTransport({ address: `127.0.0.1:${port}`, retry: false });
   cleanups.push(() => server.shutdown(1_000));
   cleanups.push(() => transport.close());
-  return { server, transport, lines };
+  return { server, address: `127.0.0.1:${port}`, transport, lines };
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<ConnectError> {
@@ -252,5 +254,81 @@ describe("response encoders", () => {
         responseEncoders: { nope: () => new Uint8Array() },
       }),
     ).toThrow("seam.testing.v1.EchoService has no method nope to take a response encoder");
+  });
+});
+
+describe("requests that are no protobuf message", () => {
+  it("are answered INVALID_ARGUMENT naming the message type, unary and streamed", async () => {
+    const { address } = await start(echoImpl);
+    const client = new Client(address, credentials.createInsecure());
+    cleanups.push(() => client.close());
+    const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff]);
+    const asBytes = (b: Buffer): Buffer => b;
+    const unary = await new Promise<ServiceError | null>((resolve) =>
+      client.makeUnaryRequest("/seam.testing.v1.EchoService/Echo", asBytes, asBytes, garbage, (err) =>
+        resolve(err),
+      ),
+    );
+    expect(unary?.code).toBe(Code.InvalidArgument);
+    expect(unary?.details).toMatch(/request is not a valid seam\.testing\.v1\.EchoRequest/);
+
+    const streamed = await new Promise<ServiceError | null>((resolve) => {
+      const call = client.makeClientStreamRequest(
+        "/seam.testing.v1.EchoService/EchoClientStream",
+        asBytes,
+        asBytes,
+        (err) => resolve(err),
+      );
+      call.write(garbage);
+      call.end();
+    });
+    expect(streamed?.code).toBe(Code.InvalidArgument);
+    expect(streamed?.details).toMatch(/request is not a valid seam\.testing\.v1\.EchoClientStreamRequest/);
+  });
+});
+
+describe("unaryBytes (a proxy's call on serialized messages)", () => {
+  it("returns the response bytes with headers and trailers, and a failure as its status", async () => {
+    const { transport } = await start(echoImpl);
+    const request = toBinary(EchoRequestSchema, create(EchoRequestSchema, { text: "hi" }));
+    const ok = await transport.unaryBytes(EchoService.method.echo, request, {
+      headers: [["x-echo", "yes"]],
+      deadline: Date.now() + 5_000,
+    });
+    expect(ok.code).toBe(0);
+    expect(fromBinary(EchoResponseSchema, ok.message as Buffer).text).toBe("hi");
+    expect(ok.header["x-echo"]).toEqual(["yes"]);
+    expect(ok.trailer["x-echo-trailer"]).toEqual(["yes"]);
+
+    const failing = await start({});
+    const unimplemented = await failing.transport.unaryBytes(EchoService.method.echo, request, {
+      headers: [],
+      deadline: Date.now() + 5_000,
+    });
+    expect(unimplemented.code).toBe(Code.Unimplemented);
+    expect(unimplemented.message).toBeUndefined();
+  });
+
+  it("reports CANCELLED when the signal aborts, and DEADLINE_EXCEEDED past the deadline", async () => {
+    const { transport } = await start({
+      async echo(_req, ctx) {
+        await aborted(ctx.signal);
+        return { text: "late" };
+      },
+    });
+    const request = toBinary(EchoRequestSchema, create(EchoRequestSchema, { text: "hi" }));
+    const abort = new AbortController();
+    const pending = transport.unaryBytes(EchoService.method.echo, request, {
+      headers: [],
+      deadline: Date.now() + 5_000,
+      signal: abort.signal,
+    });
+    setTimeout(() => abort.abort(), 50);
+    expect((await pending).code).toBe(Code.Canceled);
+    const late = await transport.unaryBytes(EchoService.method.echo, request, {
+      headers: [],
+      deadline: Date.now() + 100,
+    });
+    expect(late.code).toBe(Code.DeadlineExceeded);
   });
 });

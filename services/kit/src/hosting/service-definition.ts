@@ -7,6 +7,7 @@ import {
   type MessageShape,
   toBinary,
 } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { ServiceDefinition } from "@grpc/grpc-js";
 
 type Msg = MessageShape<DescMessage>;
@@ -86,6 +87,41 @@ export function createGrpcServiceDefinition(
   service: DescService,
   responseEncoders: ResponseEncoders = {},
 ): ServiceDefinition {
+  const definitions = createProtobufMethodDefinitions(service, responseEncoders);
+  for (const method of service.methods) {
+    const definition = definitions[method.localName] as ProtobufMethodDefinition;
+    // The handlers take the stand-in for what it is (see decodedRequest).
+    const requestDeserialize = tolerantDeserializer(method.input) as (bytes: Buffer) => Msg;
+    definitions[method.localName] = { ...definition, requestDeserialize };
+  }
   // grpc-js types a definition with one message type per direction; ours differ by shape only.
-  return createProtobufMethodDefinitions(service, responseEncoders) as unknown as ServiceDefinition;
+  return definitions as unknown as ServiceDefinition;
+}
+
+/**
+ * Stands in for a request message whose bytes do not decode. grpc-js answers a throwing
+ * deserializer with INTERNAL, but the fault is the caller's: the handlers answer this
+ * with its INVALID_ARGUMENT instead (see {@link decodedRequest}).
+ */
+export class UndecodableRequest {
+  constructor(readonly error: ConnectError) {}
+}
+
+function tolerantDeserializer(schema: DescMessage): (bytes: Buffer) => Msg | UndecodableRequest {
+  return (bytes) => {
+    try {
+      return fromBinary(schema, bytes);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      return new UndecodableRequest(
+        new ConnectError(`request is not a valid ${schema.typeName}: ${reason}`, Code.InvalidArgument),
+      );
+    }
+  };
+}
+
+/** The request message, or throws the INVALID_ARGUMENT of one that did not decode. */
+export function decodedRequest<T>(request: T | UndecodableRequest): T {
+  if (request instanceof UndecodableRequest) throw request.error;
+  return request;
 }

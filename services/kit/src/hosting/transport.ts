@@ -31,6 +31,7 @@ import {
 } from "@grpc/grpc-js";
 import { readMessages, sleep } from "./internal/async.js";
 import { headersFromMetadata, metadataFromHeaders } from "./internal/metadata.js";
+import { createRawUnaryCall, type RawUnaryCall } from "./internal/raw-unary.js";
 import { connectErrorFromGrpcStatus, isGrpcStatusLike } from "./internal/status.js";
 import {
   backoffMs,
@@ -79,8 +80,11 @@ export interface GrpcTransportOptions {
   readonly channelOptions?: ChannelOptions;
 }
 
-/** A connect-es Transport over one grpc-js channel; `close()` closes the channel. */
-export type GrpcTransport = Transport & { close(): void };
+/**
+ * A connect-es Transport over one grpc-js channel; `close()` closes the channel.
+ * `unaryBytes` forwards an already-serialized request on the same channel (for proxies).
+ */
+export type GrpcTransport = Transport & { close(): void; readonly unaryBytes: RawUnaryCall };
 
 function abortError(signal: AbortSignal): ConnectError {
   return ConnectError.from(getAbortSignalReason(signal), Code.Canceled);
@@ -338,6 +342,7 @@ export function createGrpcTransport(options: GrpcTransportOptions): GrpcTranspor
   return {
     unary,
     stream,
+    unaryBytes: createRawUnaryCall(client, retry),
     close: () => client.close(),
   };
 }

@@ -42,6 +42,20 @@ export function headersFromMetadata(metadata: Metadata | null | undefined): Head
 }
 
 /**
+ * Converts header entries to grpc-js metadata, leaving out reserved and illegal keys;
+ * `-bin` values are decoded from base64.
+ */
+export function metadataFromEntries(entries: Iterable<readonly [string, string]>): Metadata {
+  const metadata = new Metadata();
+  for (const [key, value] of entries) {
+    if (isReservedHeader(key) || !LEGAL_KEY.test(key)) continue;
+    if (key.endsWith("-bin")) metadata.add(key, Buffer.from(decodeBinaryHeader(value)));
+    else metadata.add(key, value);
+  }
+  return metadata;
+}
+
+/**
  * Converts Fetch Headers to grpc-js metadata, dropping keys `skip` rejects and keys
  * gRPC cannot carry. `-bin` values are decoded from base64 (Headers joins repeated
  * values with ", ", so each part is decoded on its own).

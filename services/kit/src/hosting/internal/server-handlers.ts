@@ -21,6 +21,7 @@ import type { Logger } from "pino";
 import { abortable } from "../../async/index.js";
 import { isUnexpectedError, toConnectError } from "../../errors/index.js";
 import type { RpcRecorder, RpcServerMetrics } from "../../telemetry/rpc-metrics.js";
+import { decodedRequest } from "../service-definition.js";
 import { readMessages, waitForDrain } from "./async.js";
 import { CallContext } from "./call-context.js";
 import { headersFromMetadata, metadataFromHeaders } from "./metadata.js";
@@ -171,7 +172,7 @@ function unary(spec: Extract<MethodImplSpec, { kind: "unary" }>, options: Method
     void (async () => {
       let code = 0;
       try {
-        const response = await spec.impl(call.request, ctx);
+        const response = await spec.impl(decodedRequest(call.request), ctx);
         sendHeader(call, ctx);
         callback(null, response, trailer(ctx));
       } catch (err) {
@@ -194,7 +195,7 @@ function clientStreaming(
     void (async () => {
       let code = 0;
       try {
-        const response = await spec.impl(abortable(readMessages<Msg>(call), ctx.signal), ctx);
+        const response = await spec.impl(abortable(decodedMessages(call), ctx.signal), ctx);
         sendHeader(call, ctx);
         callback(null, response, trailer(ctx));
       } catch (err) {
@@ -217,7 +218,7 @@ function serverStreaming(
     void (async () => {
       let code = 0;
       try {
-        await writeAll(call, spec.impl(call.request, ctx), ctx);
+        await writeAll(call, spec.impl(decodedRequest(call.request), ctx), ctx);
         call.end(trailer(ctx));
       } catch (err) {
         // grpc-js turns an 'error' event on its call stream into the final status.
@@ -240,7 +241,7 @@ function bidiStreaming(
     void (async () => {
       let code = 0;
       try {
-        await writeAll(call, spec.impl(abortable(readMessages<Msg>(call), ctx.signal), ctx), ctx);
+        await writeAll(call, spec.impl(abortable(decodedMessages(call), ctx.signal), ctx), ctx);
         call.end(trailer(ctx));
       } catch (err) {
         const status = failureStatus(err, ctx, options);
@@ -251,6 +252,13 @@ function bidiStreaming(
       }
     })();
   };
+}
+
+// A streamed request that does not decode fails the call with INVALID_ARGUMENT.
+async function* decodedMessages(
+  call: ServerReadableStream<Msg, MsgInit> | ServerDuplexStream<Msg, MsgInit>,
+): AsyncGenerator<Msg> {
+  for await (const message of readMessages<Msg>(call)) yield decodedRequest(message);
 }
 
 /**

@@ -1,0 +1,143 @@
+import type { DescMethodUnary } from "@bufbuild/protobuf";
+import { type Client, status as grpcStatus, type Metadata, type StatusObject } from "@grpc/grpc-js";
+import { backoffMs, isRetryableMethod, type RetryPolicy } from "../retry.js";
+import { metadataFromEntries } from "./metadata.js";
+
+/** Header name → values, as HTTP carries them (`-bin` values in base64). */
+export type RawHeaders = Record<string, string[]>;
+
+/** What a forwarded unary call came back with: the backend's headers, status and message. */
+export interface RawUnaryResult {
+  /** Response headers (empty when the backend sent none, e.g. a trailers-only error). */
+  readonly header: RawHeaders;
+  /** The gRPC status code (0 = OK). */
+  readonly code: number;
+  /** The status message. */
+  readonly details: string;
+  /** Trailers, `grpc-status-details-bin` (the error details) included. */
+  readonly trailer: RawHeaders;
+  /** The serialized response message, present when the status is OK. */
+  readonly message: Buffer | undefined;
+}
+
+/** Options of one forwarded unary call. */
+export interface RawUnaryOptions {
+  /** Request metadata as HTTP headers (`-bin` values in base64); reserved names are left out. */
+  readonly headers: Iterable<readonly [string, string]>;
+  /** Absolute deadline (ms since the epoch), or Infinity. */
+  readonly deadline: number;
+  /** Cancels the call (and any retry still to come); the result then reports CANCELLED. */
+  readonly signal?: AbortSignal;
+}
+
+/** A unary call on already-serialized bytes: forwards a request without decoding it. */
+export type RawUnaryCall = (
+  method: DescMethodUnary,
+  request: Uint8Array,
+  options: RawUnaryOptions,
+) => Promise<RawUnaryResult>;
+
+const passBytes = (bytes: Buffer): Buffer => bytes;
+
+/**
+ * Unary calls on serialized messages through `client`, for proxies: nothing is decoded
+ * or re-encoded. Methods the proto marks NO_SIDE_EFFECTS or IDEMPOTENT are retried on
+ * UNAVAILABLE within the deadline, as the typed transport does. Never rejects: every
+ * outcome, a cancellation included, is a status.
+ */
+export function createRawUnaryCall(client: Client, retry: RetryPolicy | undefined): RawUnaryCall {
+  return async (method, request, options) => {
+    const path = `/${method.parent.typeName}/${method.name}`;
+    const body = Buffer.from(request.buffer, request.byteOffset, request.byteLength);
+    const metadata = metadataFromEntries(options.headers);
+    const policy = retry !== undefined && isRetryableMethod(method) ? retry : undefined;
+    for (let attempt = 1; ; attempt++) {
+      const result = await attemptOnce(client, path, body, metadata, options);
+      const code = result.code;
+      if (policy === undefined || code !== grpcStatus.UNAVAILABLE || attempt >= policy.maxAttempts) {
+        return result;
+      }
+      const delay = backoffMs(policy, attempt);
+      if (Date.now() + delay >= options.deadline) return result;
+      if (!(await pause(delay, options.signal))) return cancelled();
+    }
+  };
+}
+
+function attemptOnce(
+  client: Client,
+  path: string,
+  body: Buffer,
+  metadata: Metadata,
+  options: RawUnaryOptions,
+): Promise<RawUnaryResult> {
+  const { signal } = options;
+  if (signal?.aborted === true) return Promise.resolve(cancelled());
+  return new Promise((resolve) => {
+    let header: Metadata | undefined;
+    let message: Buffer | undefined;
+    const call = client.makeUnaryRequest<Buffer, Buffer>(
+      path,
+      passBytes,
+      passBytes,
+      body,
+      // grpc-js may mutate metadata it sends; every attempt gets its own copy.
+      metadata.clone(),
+      { deadline: options.deadline },
+      (_err, value) => {
+        message = value;
+      },
+    );
+    const onAbort = (): void => call.cancel();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    call.on("metadata", (md: Metadata) => {
+      header = md;
+    });
+    // grpc-js emits 'status' right after the callback, with the trailers of a success too.
+    call.once("status", (status: StatusObject) => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve({
+        header: rawHeadersOf(header),
+        code: status.code,
+        details: status.details,
+        trailer: rawHeadersOf(status.metadata),
+        message: status.code === grpcStatus.OK ? message : undefined,
+      });
+    });
+  });
+}
+
+// Resolves true after `ms`, false at once if the signal aborts first.
+function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted === true) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function cancelled(): RawUnaryResult {
+  return {
+    header: {},
+    code: grpcStatus.CANCELLED,
+    details: "call cancelled by the caller",
+    trailer: {},
+    message: undefined,
+  };
+}
+
+function rawHeadersOf(metadata: Metadata | undefined): RawHeaders {
+  const headers: RawHeaders = {};
+  if (metadata === undefined) return headers;
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    headers[key] = values.map((value) => (typeof value === "string" ? value : value.toString("base64")));
+  }
+  return headers;
+}
