@@ -1,7 +1,8 @@
 /**
  * Gateway overhead: GetModel through the gateway (Connect JSON over HTTP/1.1, and gRPC)
  * against the same call straight to the registry over grpc-js, at concurrency 1 and 32.
- * The suite runs as `seam up` in a child process; the load comes from this process.
+ * The suite runs as `seam up` in a child process; the load comes from this process, in
+ * interleaved rounds (BENCH_ROUNDS, default 6) sharing BENCH_DURATION_MS per path.
  *
  * Targets (issue 2): at concurrency 1 the gateway adds at most 0.5 ms to p50;
  * at concurrency 32 its throughput is at least half of the direct path.
@@ -22,6 +23,7 @@ type Registry = Client<typeof ModelRegistryService>;
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
 const WARMUP_CALLS = 500;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const ADDED_P50_BUDGET_MS = 0.5;
 const MIN_THROUGHPUT_RATIO = 0.5;
 
@@ -72,8 +74,19 @@ async function main(): Promise<void> {
     ];
     const results = new Map<string, Measurement>();
     for (const concurrency of [1, 32]) {
-      for (const [name, registry] of paths) {
-        const m = await measure(registry, concurrency);
+      for (const [, registry] of paths) await warmUp(registry);
+      // Short rounds of each path in turn: drifting load on a shared machine then
+      // weighs on every path alike instead of on whichever ran during it.
+      const pooled = new Map(paths.map(([name]) => [name, { latencies: [] as number[], seconds: 0 }]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [name, registry] of paths) {
+          const sample = pooled.get(name) as { latencies: number[]; seconds: number };
+          sample.seconds += await measureRound(registry, concurrency, DURATION_MS / ROUNDS, sample.latencies);
+        }
+      }
+      for (const [name] of paths) {
+        const { latencies, seconds } = pooled.get(name) as { latencies: number[]; seconds: number };
+        const m = summarize(latencies, seconds);
         results.set(`${name}@${concurrency}`, m);
         console.log(
           `${name.padEnd(22)} c=${String(concurrency).padStart(2)}  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  ${m.rps.toFixed(0)} req/s  (${m.calls} calls)`,
@@ -172,11 +185,19 @@ async function printFloor(repoRoot: string): Promise<void> {
   }
 }
 
-async function measure(registry: Registry, concurrency: number): Promise<Measurement> {
+async function warmUp(registry: Registry): Promise<void> {
   for (let i = 0; i < WARMUP_CALLS; i++) await registry.getModel({ name: "bench-model" });
-  const latencies: number[] = [];
-  const end = performance.now() + DURATION_MS;
+}
+
+// Runs `concurrency` callers for `durationMs`, appending each call's latency; returns the seconds taken.
+async function measureRound(
+  registry: Registry,
+  concurrency: number,
+  durationMs: number,
+  latencies: number[],
+): Promise<number> {
   const started = performance.now();
+  const end = started + durationMs;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
@@ -186,11 +207,21 @@ async function measure(registry: Registry, concurrency: number): Promise<Measure
       }
     }),
   );
-  const elapsedS = (performance.now() - started) / 1000;
+  return (performance.now() - started) / 1000;
+}
+
+function summarize(latencies: number[], seconds: number): Measurement {
   latencies.sort((a, b) => a - b);
   const at = (q: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { p50: at(0.5), p99: at(0.99), rps: latencies.length / elapsedS, calls: latencies.length };
+  return { p50: at(0.5), p99: at(0.99), rps: latencies.length / seconds, calls: latencies.length };
+}
+
+async function measure(registry: Registry, concurrency: number): Promise<Measurement> {
+  await warmUp(registry);
+  const latencies: number[] = [];
+  const seconds = await measureRound(registry, concurrency, DURATION_MS, latencies);
+  return summarize(latencies, seconds);
 }
 
 function result(name: string, value: number, unit: string, ref: number, target: string, met: boolean): void {

@@ -28,10 +28,12 @@ const DEADLINE_EXCEEDED = () => new ConnectError("the operation timed out", Code
 /**
  * The HandlerContext of one call hosted on grpc-js: connect-es' `createHandlerContext`
  * semantics at a fraction of its per-call cost, which profiling of a constant-answer
- * handler showed as the kit's largest share: one AbortController (not a deadline
+ * handler showed as the kit's largest share: at most one AbortController (not a deadline
  * controller plus a controller linked to the server's shutdown signal, with six listener
- * changes), a deadline timer only for calls that have a deadline, and the request and
- * response headers, trailers and context values built only when something reads them.
+ * changes), and the signal, its deadline timer, the request and response headers,
+ * trailers and context values built only when something reads them: most unary
+ * handlers never touch `ctx.signal`. grpc-js cancels a call at its deadline by itself
+ * (see `abort`); the timer makes a signal read before then abort on time as well.
  * The server aborts it on forced shutdown; the call's end aborts it too.
  */
 export class CallContext implements HandlerContext {
@@ -40,11 +42,14 @@ export class CallContext implements HandlerContext {
   readonly url: string;
   readonly protocolName = "grpc";
   readonly requestMethod = "POST";
-  readonly signal: AbortSignal;
   readonly timeoutMs: () => number | undefined;
-  readonly #controller = new AbortController();
+  readonly #deadline: number;
   readonly #metadata: Metadata | null | undefined;
-  readonly #timer: NodeJS.Timeout | undefined;
+  #controller: AbortController | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  // Set by abort(), which may come before anything asked for the signal.
+  #aborted = false;
+  #abortReason: unknown;
   #requestHeader: Headers | undefined;
   #responseHeader: Headers | undefined;
   #responseTrailer: Headers | undefined;
@@ -54,22 +59,35 @@ export class CallContext implements HandlerContext {
     this.method = init.method;
     this.service = init.method.parent;
     this.url = init.url;
-    this.signal = this.#controller.signal;
     this.#metadata = init.metadata;
     this.#values = init.values;
     this.#requestHeader = init.requestHeader;
     const deadline = init.deadline;
-    if (Number.isFinite(deadline)) {
-      this.timeoutMs = () => deadline - Date.now();
-      const remaining = Math.max(0, deadline - Date.now());
-      // Beyond setTimeout's range (~24.8 days) grpc-js' own deadline cancels the call.
-      if (remaining <= MAX_TIMER_MS) {
-        this.#timer = setTimeout(() => this.abort(DEADLINE_EXCEEDED()), remaining);
-        this.#timer.unref();
-      }
-    } else {
-      this.timeoutMs = () => undefined;
+    this.#deadline = deadline;
+    this.timeoutMs = Number.isFinite(deadline) ? () => deadline - Date.now() : () => undefined;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#abortReason);
+      else this.#startDeadlineTimer();
     }
+    return this.#controller.signal;
+  }
+
+  /** True once the call was cancelled, timed out or ended (without building the signal). */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  #startDeadlineTimer(): void {
+    if (!Number.isFinite(this.#deadline)) return;
+    const remaining = Math.max(0, this.#deadline - Date.now());
+    // Beyond setTimeout's range (~24.8 days) grpc-js' own deadline cancels the call.
+    if (remaining > MAX_TIMER_MS) return;
+    this.#timer = setTimeout(() => this.abort(DEADLINE_EXCEEDED()), remaining);
+    this.#timer.unref();
   }
 
   get requestHeader(): Headers {
@@ -102,9 +120,12 @@ export class CallContext implements HandlerContext {
     return this.#responseTrailer;
   }
 
-  /** Aborts the signal (once) and stops the deadline timer. */
+  /** Aborts the signal (once, now or when first read) and stops the deadline timer. */
   abort(reason: unknown): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (!this.signal.aborted) this.#controller.abort(reason);
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
   }
 }

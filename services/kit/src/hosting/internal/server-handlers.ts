@@ -100,7 +100,7 @@ function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: Me
   options.calls.add(ctx);
   // grpc-js reports its own deadline expiry as 'cancelled' too, often before our timer.
   const onCancel = (): void => {
-    if (ctx.signal.aborted) return;
+    if (ctx.aborted) return;
     ctx.abort(
       Date.now() >= deadline - 5
         ? new ConnectError("the operation timed out", Code.DeadlineExceeded)
@@ -127,7 +127,7 @@ function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: Me
 /** Maps anything a handler threw to a gRPC status, logging causes that must not be sent. */
 function failureStatus(err: unknown, ctx: Context, options: HandlerOptions): GrpcStatus {
   const rpc = `${ctx.service.typeName}/${ctx.method.name}`;
-  if (ctx.signal.aborted) {
+  if (ctx.aborted) {
     // The client went away or the deadline passed: an outcome, not a server fault.
     options.logger.debug({ rpc, reason: String(ctx.signal.reason) }, "call ended early");
   } else if (isUnexpectedError(err)) {

@@ -1,0 +1,42 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { EchoService } from "@seam/proto/seam/testing/v1/echo_pb";
+import { describe, expect, it } from "vitest";
+import { CallContext } from "./call-context.js";
+
+function context(deadline = Number.POSITIVE_INFINITY): CallContext {
+  return new CallContext({ method: EchoService.method.echo, url: "/x", metadata: undefined, deadline });
+}
+
+describe("CallContext", () => {
+  it("hands out a signal already aborted, with the reason, when the call ended before it was read", () => {
+    const ctx = context();
+    const reason = new ConnectError("gone", Code.Canceled);
+    ctx.abort(reason);
+    expect(ctx.aborted).toBe(true);
+    expect(ctx.signal.aborted).toBe(true);
+    expect(ctx.signal.reason).toBe(reason);
+  });
+
+  it("aborts a signal that was read, once, with the first reason", () => {
+    const ctx = context();
+    const signal = ctx.signal;
+    expect(signal.aborted).toBe(false);
+    const first = new ConnectError("first", Code.Canceled);
+    ctx.abort(first);
+    ctx.abort(new ConnectError("second", Code.Canceled));
+    expect(signal.reason).toBe(first);
+  });
+
+  it("aborts a signal read before the deadline with DEADLINE_EXCEEDED when it passes", async () => {
+    const ctx = context(Date.now() + 50);
+    expect(ctx.timeoutMs()).toBeGreaterThan(0);
+    const reason = await new Promise<unknown>((resolve) =>
+      ctx.signal.addEventListener("abort", () => resolve(ctx.signal.reason), { once: true }),
+    );
+    expect(reason).toMatchObject({ code: Code.DeadlineExceeded });
+  });
+
+  it("has no timeout without a deadline", () => {
+    expect(context().timeoutMs()).toBeUndefined();
+  });
+});
