@@ -2,10 +2,12 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { failure, type StoreKind } from "@seam/kit/testing";
+import { ColumnType } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import {
   type FeatureRowSchema,
   FeatureStatus,
   type MaterializeFeatureViewResponse,
+  OnlineFeaturesLayout,
   type PushFeaturesRequest,
   PushFeaturesRequestSchema,
 } from "@seam/proto/seam/features/v1/features_pb";
@@ -95,6 +97,69 @@ describe.each<StoreKind>(["embedded", "redis"])("online features on %s storage",
 
     const definition = await t.features.getFeatureView({ name: "driver_stats" });
     expect(definition.featureView?.materialization?.lastRowsWritten).toBe(2n);
+  });
+
+  it("answers the same lookup in the columns layout: one typed column per feature, entry i for entity i", async () => {
+    t.clock.now = T12 + HOUR;
+    await materialize({ featureView: "driver_stats" });
+    await materialize({ featureView: "driver_profile" });
+    const entities = [{ driver_id: "1" }, { driver_id: "2" }, { driver_id: "3" }, { driver_id: "01" }];
+    const rows = await online(entities);
+    const response = await t.features.getOnlineFeatures({
+      selection: { case: "featureService", value: "driver_ranking" },
+      entities: entities.map((joinKeys) => ({ joinKeys })),
+      layout: OnlineFeaturesLayout.COLUMNS,
+    });
+    expect(response.featureNames).toEqual(rows.featureNames);
+    expect(response.rows).toEqual([]);
+    const [convRate, trips, city] = response.columns;
+    const T9 = Date.parse("2024-05-01T09:00:00Z");
+    const JAN1 = Date.parse("2024-01-01T00:00:00Z");
+    expect(convRate).toMatchObject({
+      type: ColumnType.FLOAT64,
+      statuses: [
+        FeatureStatus.PRESENT,
+        FeatureStatus.OUTSIDE_MAX_AGE,
+        FeatureStatus.NOT_FOUND,
+        FeatureStatus.PRESENT,
+      ],
+      eventTimeMillis: [T12, T9, 0, T12],
+      doubleValues: [0.3, 0.9, 0, 0.3],
+      int64Values: [],
+      stringValues: [],
+    });
+    expect(trips).toMatchObject({
+      type: ColumnType.INT64,
+      statuses: [
+        FeatureStatus.NULL_VALUE,
+        FeatureStatus.OUTSIDE_MAX_AGE,
+        FeatureStatus.NOT_FOUND,
+        FeatureStatus.NULL_VALUE,
+      ],
+      int64Values: [0n, 9n, 0n, 0n],
+      doubleValues: [],
+    });
+    expect(city).toMatchObject({
+      type: ColumnType.STRING,
+      statuses: [
+        FeatureStatus.PRESENT,
+        FeatureStatus.PRESENT,
+        FeatureStatus.NOT_FOUND,
+        FeatureStatus.PRESENT,
+      ],
+      eventTimeMillis: [JAN1, JAN1, 0, JAN1],
+      stringValues: ["Lyon", "Oslo", "", "Lyon"],
+    });
+    // Every value agrees with the rows layout's.
+    rows.rows.forEach((row, entity) => {
+      row.values.forEach((value, column) => {
+        const c = response.columns[column];
+        expect(c?.statuses[entity]).toBe(value.status);
+        expect(c?.eventTimeMillis[entity]).toBe(
+          value.eventTime === undefined ? 0 : timestampMs(value.eventTime),
+        );
+      });
+    });
   });
 
   it("serves a value as PRESENT up to exactly its max age, then OUTSIDE_MAX_AGE", async () => {

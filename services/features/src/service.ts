@@ -247,7 +247,7 @@ export class FeaturesService implements ServiceImpl<typeof FeatureStoreService> 
     req: GetOnlineFeaturesRequest,
   ): Promise<Init<typeof GetOnlineFeaturesResponseSchema>> {
     const selection = await this.catalog.selection(req.selection);
-    return getOnlineFeatures(selection, req.entities, this.deps.online, this.now());
+    return getOnlineFeatures(selection, req.entities, this.deps.online, this.now(), req.layout);
   }
 
   async getHistoricalFeatures(

@@ -2,6 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createRandom as prng } from "@seam/kit/random";
+import { ColumnType } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import {
   FeatureStatus,
   GetOnlineFeaturesResponseSchema,
@@ -83,5 +84,25 @@ describe("encodeOnlineFeaturesResponse", () => {
 
   it("encodes an empty response as no bytes", () => {
     expect(encodeOnlineFeaturesResponse({})).toEqual(new Uint8Array());
+  });
+});
+
+describe("encodeOnlineFeaturesResponse, columns layout", () => {
+  it("encodes a columns response exactly like toBinary", () => {
+    const response = {
+      featureNames: ["v:a", "v:b"],
+      columns: [
+        {
+          type: ColumnType.INT64,
+          statuses: [1, 2],
+          eventTimeMillis: [1714564800000, 0],
+          int64Values: [-5n, 0n],
+        },
+        { type: ColumnType.STRING, statuses: [1, 3], eventTimeMillis: [1, 2], stringValues: ["é", ""] },
+      ],
+    };
+    expect(encodeOnlineFeaturesResponse(response)).toEqual(
+      toBinary(GetOnlineFeaturesResponseSchema, create(GetOnlineFeaturesResponseSchema, response)),
+    );
   });
 });

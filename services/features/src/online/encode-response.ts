@@ -1,7 +1,7 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import type {
-  FeatureValueSchema,
+import {
+  type FeatureValueSchema,
   GetOnlineFeaturesResponseSchema,
 } from "@seam/proto/seam/features/v1/features_pb";
 
@@ -31,8 +31,14 @@ const TAG_TIMESTAMP = 0x2a; // FeatureValue.timestamp_value = 5
 const TAG_SECONDS = 0x08; // Timestamp.seconds = 1
 const TAG_NANOS = 0x10; // Timestamp.nanos = 2
 
-/** Encodes a GetOnlineFeaturesResponse (as the handler returns it) exactly like toBinary. */
+/**
+ * Encodes a GetOnlineFeaturesResponse (as the handler returns it) exactly like toBinary.
+ * The columns layout is a handful of packed arrays, cheap for toBinary itself.
+ */
 export function encodeOnlineFeaturesResponse(response: ResponseInit): Uint8Array {
+  if ((response.columns?.length ?? 0) > 0) {
+    return toBinary(GetOnlineFeaturesResponseSchema, create(GetOnlineFeaturesResponseSchema, response));
+  }
   const names = response.featureNames ?? [];
   const rows = response.rows ?? [];
   // Pass 1: sizes. Per value: its FeatureValue, its event time and itself; per row: itself.

@@ -1,34 +1,52 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "@seam/kit/errors";
-import type { OnlineRead, OnlineStore } from "@seam/kit/storage";
+import type { OnlineRead, OnlineReadResult, OnlineStore } from "@seam/kit/storage";
 import {
   type EntityRow,
   FeatureStatus,
   type GetOnlineFeaturesResponseSchema,
+  OnlineFeaturesLayout,
   type OnlineFeatureValueSchema,
 } from "@seam/proto/seam/features/v1/features_pb";
 import type { Selection } from "../definitions/catalog.js";
 import { entityKeyFromText } from "../entity-key.js";
 import { decodeFeatureValue } from "../values.js";
+import { ColumnsBuilder } from "./columns.js";
 import { LookupTally } from "./metrics.js";
 
 /** Most entities one GetOnlineFeatures call may ask for. */
 export const MAX_ONLINE_ENTITIES = 1000;
 
+type ResponseInit = MessageInitShape<typeof GetOnlineFeaturesResponseSchema>;
 type ValueInit = MessageInitShape<typeof OnlineFeatureValueSchema>;
 
 /**
+ * Receives every value of a lookup, entity by entity and feature by feature in
+ * `featureNames` order (`column`); `text` is the stored form, null without a value,
+ * `eventTimeMs` the row's time, undefined when NOT_FOUND.
+ */
+type ValueVisitor = (
+  entity: number,
+  column: number,
+  status: FeatureStatus,
+  eventTimeMs: number | undefined,
+  text: string | null,
+) => void;
+
+/**
  * GetOnlineFeatures over a resolved selection: one online store read for every
- * (entity, view) pair, then per value its status. A row older than its view's max age
- * (at `nowMs`) is OUTSIDE_MAX_AGE: its values are returned for inspection, never as PRESENT.
+ * (entity, view) pair, then per value its status, laid out as rows (the default) or
+ * columns. A row older than its view's max age (at `nowMs`) is OUTSIDE_MAX_AGE: its
+ * values are returned for inspection, never as PRESENT.
  */
 export async function getOnlineFeatures(
   selection: Selection,
   entities: readonly EntityRow[],
   store: OnlineStore,
   nowMs: number,
-): Promise<MessageInitShape<typeof GetOnlineFeaturesResponseSchema>> {
+  layout: OnlineFeaturesLayout = OnlineFeaturesLayout.UNSPECIFIED,
+): Promise<ResponseInit> {
   if (entities.length === 0) throw new InvalidArgumentError("entities: at least one entity is required");
   if (entities.length > MAX_ONLINE_ENTITIES) {
     throw new InvalidArgumentError(
@@ -46,34 +64,69 @@ export async function getOnlineFeatures(
     }
   });
   const results = await store.read(reads);
+  const featureNames = [...selection.featureNames];
+  if (layout === OnlineFeaturesLayout.COLUMNS) {
+    const columns = new ColumnsBuilder(selection, entities.length);
+    visitValues(selection, entities.length, results, nowMs, columns.add);
+    return { featureNames, columns: columns.build() };
+  }
+  const features = selection.parts.flatMap((part) => part.features);
+  const rows = entities.map(() => ({ values: [] as ValueInit[] }));
+  // A view's features share their row's time: one Timestamp per row, not per value.
+  let lastTimeMs: number | undefined;
+  let lastTime: ReturnType<typeof timestampFromMs> | undefined;
+  visitValues(selection, entities.length, results, nowMs, (entity, column, status, eventTimeMs, text) => {
+    const values = (rows[entity] as { values: ValueInit[] }).values;
+    if (eventTimeMs === undefined) {
+      values.push({ status });
+      return;
+    }
+    if (eventTimeMs !== lastTimeMs || lastTime === undefined) {
+      lastTimeMs = eventTimeMs;
+      lastTime = timestampFromMs(eventTimeMs);
+    }
+    const eventTime = lastTime;
+    const feature = features[column];
+    if (text === null || feature === undefined) values.push({ status, eventTime });
+    else values.push({ value: decodeFeatureValue(feature.type, text), status, eventTime });
+  });
+  return { featureNames, rows };
+}
 
+// Walks the store's answers (one per entity and view, in read order) and tallies the statuses.
+function visitValues(
+  selection: Selection,
+  entityCount: number,
+  results: ReadonlyArray<OnlineReadResult | undefined>,
+  nowMs: number,
+  visit: ValueVisitor,
+): void {
   const tally = new LookupTally(selection);
   let r = 0;
-  const rows = entities.map(() => {
-    const values: ValueInit[] = [];
+  for (let entity = 0; entity < entityCount; entity++) {
+    let column = 0;
     for (const [p, part] of selection.parts.entries()) {
       const result = results[r++];
       if (result === undefined) {
-        for (let f = 0; f < part.features.length; f++) values.push({ status: FeatureStatus.NOT_FOUND });
+        for (let f = 0; f < part.features.length; f++) {
+          visit(entity, column++, FeatureStatus.NOT_FOUND, undefined, null);
+        }
         tally.add(p, FeatureStatus.NOT_FOUND, part.features.length);
         continue;
       }
-      const eventTime = timestampFromMs(result.eventTime);
       const stale = part.view.ttlMs > 0 && nowMs - result.eventTime > part.view.ttlMs;
-      part.features.forEach((feature, f) => {
-        const text = result.values[f];
-        if (text === null || text === undefined) {
-          tally.add(p, FeatureStatus.NULL_VALUE);
-          values.push({ status: FeatureStatus.NULL_VALUE, eventTime });
-        } else {
-          const status = stale ? FeatureStatus.OUTSIDE_MAX_AGE : FeatureStatus.PRESENT;
-          tally.add(p, status);
-          values.push({ value: decodeFeatureValue(feature.type, text), status, eventTime });
-        }
-      });
+      for (let f = 0; f < part.features.length; f++) {
+        const text = result.values[f] ?? null;
+        const status =
+          text === null
+            ? FeatureStatus.NULL_VALUE
+            : stale
+              ? FeatureStatus.OUTSIDE_MAX_AGE
+              : FeatureStatus.PRESENT;
+        tally.add(p, status);
+        visit(entity, column++, status, result.eventTime, text);
+      }
     }
-    return { values };
-  });
+  }
   tally.record();
-  return { featureNames: [...selection.featureNames], rows };
 }
