@@ -87,22 +87,69 @@ describe("encodeOnlineFeaturesResponse", () => {
   });
 });
 
+function randomColumn(random: () => number, entities: number) {
+  const type = 1 + Math.floor(random() * 5);
+  const statuses = Array.from({ length: entities }, () => Math.floor(random() * 5));
+  const eventTimeMillis = Array.from({ length: entities }, () =>
+    random() < 0.2 ? 0 : Math.floor((random() - 0.3) * 4e12),
+  );
+  const column = { type, statuses, eventTimeMillis };
+  switch (type) {
+    case ColumnType.INT64:
+      return {
+        ...column,
+        int64Values: Array.from({ length: entities }, () =>
+          random() < 0.2 ? 0n : BigInt(Math.floor((random() - 0.5) * 2 ** 53)) * 1024n,
+        ),
+      };
+    case ColumnType.FLOAT64:
+      return {
+        ...column,
+        doubleValues: Array.from({ length: entities }, () =>
+          random() < 0.1 ? Number.NaN : random() < 0.2 ? -0 : (random() - 0.5) * 1e6,
+        ),
+      };
+    case ColumnType.BOOL:
+      return { ...column, boolValues: Array.from({ length: entities }, () => random() < 0.5) };
+    case ColumnType.STRING:
+      return {
+        ...column,
+        stringValues: Array.from({ length: entities }, () =>
+          random() < 0.2 ? "" : `é${random()}🙂`.repeat(3),
+        ),
+      };
+    default:
+      return {
+        ...column,
+        timestampMillisValues: Array.from({ length: entities }, () => Math.floor(random() * 1e12)),
+      };
+  }
+}
+
 describe("encodeOnlineFeaturesResponse, columns layout", () => {
-  it("encodes a columns response exactly like toBinary", () => {
-    const response = {
-      featureNames: ["v:a", "v:b"],
-      columns: [
-        {
-          type: ColumnType.INT64,
-          statuses: [1, 2],
-          eventTimeMillis: [1714564800000, 0],
-          int64Values: [-5n, 0n],
-        },
-        { type: ColumnType.STRING, statuses: [1, 3], eventTimeMillis: [1, 2], stringValues: ["é", ""] },
-      ],
-    };
-    expect(encodeOnlineFeaturesResponse(response)).toEqual(
-      toBinary(GetOnlineFeaturesResponseSchema, create(GetOnlineFeaturesResponseSchema, response)),
+  it("writes exactly the bytes toBinary writes, for every column type", () => {
+    const random = prng(11);
+    for (let round = 0; round < 200; round++) {
+      const features = Math.floor(random() * 6);
+      const entities = Math.floor(random() * 40);
+      const init = {
+        featureNames: Array.from({ length: features }, (_, i) => `view:f${i}`),
+        columns: Array.from({ length: features }, () => randomColumn(random, entities)),
+      };
+      const expected = toBinary(
+        GetOnlineFeaturesResponseSchema,
+        create(GetOnlineFeaturesResponseSchema, init),
+      );
+      expect(encodeOnlineFeaturesResponse(init)).toEqual(expected);
+      expect(encodeOnlineFeaturesResponse(create(GetOnlineFeaturesResponseSchema, init))).toEqual(expected);
+    }
+  });
+
+  it("encodes a column of a thousand entities (multi-byte lengths) like toBinary", () => {
+    const random = prng(3);
+    const init = { featureNames: ["v:a"], columns: [randomColumn(random, 1000), randomColumn(random, 1000)] };
+    expect(encodeOnlineFeaturesResponse(init)).toEqual(
+      toBinary(GetOnlineFeaturesResponseSchema, create(GetOnlineFeaturesResponseSchema, init)),
     );
   });
 });

@@ -1,9 +1,11 @@
-import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import {
-  type FeatureValueSchema,
+import type {
+  FeatureValueSchema,
   GetOnlineFeaturesResponseSchema,
 } from "@seam/proto/seam/features/v1/features_pb";
+import { columnSize, writeColumn } from "./encode-columns.js";
+import { int32Size, int64Size, lengthDelimitedSize, Writer } from "./wire.js";
 
 // GetOnlineFeatures answers 100 entities × 10 features with 1000 OnlineFeatureValue messages,
 // each nesting a FeatureValue and a Timestamp: ~3000 messages. The generic toBinary walks
@@ -19,6 +21,7 @@ type TimestampInit = Partial<Pick<Timestamp, "seconds" | "nanos">>;
 // Tags: (field number << 3) | wire type (0 varint, 1 64-bit, 2 length-delimited).
 const TAG_NAMES = 0x0a; // GetOnlineFeaturesResponse.feature_names = 1
 const TAG_ROWS = 0x12; // GetOnlineFeaturesResponse.rows = 2
+const TAG_COLUMNS = 0x1a; // GetOnlineFeaturesResponse.columns = 3
 const TAG_ROW_VALUES = 0x0a; // OnlineFeatureRow.values = 1
 const TAG_VALUE = 0x0a; // OnlineFeatureValue.value = 1
 const TAG_STATUS = 0x10; // OnlineFeatureValue.status = 2
@@ -32,14 +35,12 @@ const TAG_SECONDS = 0x08; // Timestamp.seconds = 1
 const TAG_NANOS = 0x10; // Timestamp.nanos = 2
 
 /**
- * Encodes a GetOnlineFeaturesResponse (as the handler returns it) exactly like toBinary.
- * The columns layout is a handful of packed arrays, cheap for toBinary itself.
+ * Encodes a GetOnlineFeaturesResponse (as the handler returns it) exactly like toBinary:
+ * feature names, rows (rows layout) and columns (columns layout).
  */
 export function encodeOnlineFeaturesResponse(response: ResponseInit): Uint8Array {
-  if ((response.columns?.length ?? 0) > 0) {
-    return toBinary(GetOnlineFeaturesResponseSchema, create(GetOnlineFeaturesResponseSchema, response));
-  }
   const names = response.featureNames ?? [];
+  const columns = response.columns ?? [];
   const rows = response.rows ?? [];
   // Pass 1: sizes. Per value: its FeatureValue, its event time and itself; per row: itself.
   const valueCount = rows.reduce((n, row) => n + (row.values?.length ?? 0), 0);
@@ -69,6 +70,8 @@ export function encodeOnlineFeaturesResponse(response: ResponseInit): Uint8Array
     rowSizes[r] = rowSize;
     total += 1 + lengthDelimitedSize(rowSize);
   });
+  const columnSizes = columns.map(columnSize);
+  for (const size of columnSizes) total += 1 + lengthDelimitedSize(size);
 
   // Pass 2: bytes.
   const out = new Writer(total);
@@ -99,6 +102,11 @@ export function encodeOnlineFeaturesResponse(response: ResponseInit): Uint8Array
       }
       v++;
     }
+  });
+  columns.forEach((column, c) => {
+    out.byte(TAG_COLUMNS);
+    out.uint(columnSizes[c] as number);
+    writeColumn(out, column);
   });
   return out.finish();
 }
@@ -165,95 +173,5 @@ function writeTimestamp(out: Writer, timestamp: TimestampInit): void {
   if (timestamp.nanos !== undefined && timestamp.nanos !== 0) {
     out.byte(TAG_NANOS);
     out.int32(timestamp.nanos);
-  }
-}
-
-function lengthDelimitedSize(length: number): number {
-  return uintSize(length) + length;
-}
-
-function uintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-// Negative int32 and int64 values are sign-extended to 64 bits: always 10 bytes.
-function int32Size(n: number): number {
-  return n < 0 ? 10 : uintSize(n);
-}
-
-function int64Size(n: bigint): number {
-  if (n < 0n) return 10;
-  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? uintSize(Number(n)) : bigVarintSize(n);
-}
-
-function bigVarintSize(n: bigint): number {
-  let size = 1;
-  while (n >= 0x80n) {
-    n >>= 7n;
-    size++;
-  }
-  return size;
-}
-
-/** A fixed-size buffer written front to back; its size comes from the sizing pass. */
-class Writer {
-  private readonly buf: Buffer;
-  private pos = 0;
-
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  byte(b: number): void {
-    this.buf[this.pos++] = b;
-  }
-
-  uint(n: number): void {
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 128) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
-  }
-
-  int32(n: number): void {
-    if (n < 0) this.int64(BigInt(n));
-    else this.uint(n);
-  }
-
-  int64(n: bigint): void {
-    if (n >= 0n && n <= BigInt(Number.MAX_SAFE_INTEGER)) {
-      this.uint(Number(n));
-      return;
-    }
-    let u = BigInt.asUintN(64, n);
-    while (u >= 0x80n) {
-      this.buf[this.pos++] = Number(u & 0x7fn) | 0x80;
-      u >>= 7n;
-    }
-    this.buf[this.pos++] = Number(u);
-  }
-
-  double(n: number): void {
-    this.buf.writeDoubleLE(n, this.pos);
-    this.pos += 8;
-  }
-
-  string(s: string): void {
-    const length = Buffer.byteLength(s);
-    this.uint(length);
-    this.buf.write(s, this.pos, "utf8");
-    this.pos += length;
-  }
-
-  finish(): Uint8Array {
-    if (this.pos !== this.buf.length) throw new Error(`encoded ${this.pos} bytes, sized ${this.buf.length}`);
-    // A view, not a copy (small Buffers share a pooled ArrayBuffer; the offset says where).
-    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 }
