@@ -92,7 +92,9 @@ function zeroOf(type: ColumnType): bigint | number | boolean | string {
       return false;
     case ColumnType.STRING:
       return "";
-    default:
+    case ColumnType.FLOAT64:
+    case ColumnType.TIMESTAMP:
+    case ColumnType.UNSPECIFIED:
       return 0;
   }
 }
@@ -106,7 +108,9 @@ function elementOf(type: ColumnType, text: string): bigint | number | boolean | 
       return text === "1";
     case ColumnType.STRING:
       return text;
-    default:
+    case ColumnType.FLOAT64:
+    case ColumnType.TIMESTAMP:
+    case ColumnType.UNSPECIFIED:
       return Number(text);
   }
 }
