@@ -3,7 +3,8 @@
  *
  * - online: GetOnlineFeatures over gRPC (a grpc-js Connect client) for 1 and for 100
  *   entities × 10 features from 2 feature views, 16 closed-loop clients, in the columns
- *   layout (the RESULT target lines; the rows layout follows as `*_rows_layout_p50`), against a
+ *   layout with the entities as columns (the RESULT target lines; one EntityRow per entity and
+ *   the rows layout follow as `*_rows_layout_p50`), against a
  *   baseline measured in the same run: the same keys read with a raw ioredis pipeline of
  *   HMGETs (one per entity, the fields the store reads) from this process. The grpc-js round
  *   trip of an empty call (grpc.health.v1.Health/Check on the features server, same
@@ -475,7 +476,8 @@ async function main(): Promise<void> {
       show("kit store read() in-process", kitRead);
 
       // The default rows layout answers each value as its own message (with a Timestamp);
-      // the columns layout packs each feature's values for all entities into arrays.
+      // the columns layout packs each feature's values for all entities into arrays, and
+      // its requests name the entities as columns too (entity_columns).
       const rowsLayout = await closedLoop(keys, async (ids) => {
         const response = await features.getOnlineFeatures({
           selection: { case: "featureService", value: FEATURE_SERVICE },
@@ -490,7 +492,7 @@ async function main(): Promise<void> {
       const grpc = await closedLoop(keys, async (ids) => {
         const response = await features.getOnlineFeatures({
           selection: { case: "featureService", value: FEATURE_SERVICE },
-          entities: ids.map((id) => ({ joinKeys: { user_id: String(id) } })),
+          entityColumns: { user_id: { values: ids.map(String) } },
           layout: OnlineFeaturesLayout.COLUMNS,
         });
         if (response.columns.length !== FEATURES_PER_LOOKUP)

@@ -162,6 +162,46 @@ describe.each<StoreKind>(["embedded", "redis"])("online features on %s storage",
     });
   });
 
+  it("takes the entities as columns too, with the same answer, and refuses columns that do not line up", async () => {
+    t.clock.now = T12 + HOUR;
+    await materialize({ featureView: "driver_stats" });
+    await materialize({ featureView: "driver_profile" });
+    const selection = { case: "featureService" as const, value: "driver_ranking" };
+    const byRows = await online([{ driver_id: "1" }, { driver_id: "3" }, { driver_id: "2" }]);
+    const byColumns = await t.features.getOnlineFeatures({
+      selection,
+      entityColumns: { driver_id: { values: ["1", "3", "2"] } },
+    });
+    expect(byColumns).toEqual(byRows);
+
+    const both = await failure(
+      t.features.getOnlineFeatures({
+        selection,
+        entities: [{ joinKeys: { driver_id: "1" } }],
+        entityColumns: { driver_id: { values: ["1"] } },
+      }),
+    );
+    expect(both).toMatchObject({
+      code: Code.InvalidArgument,
+      rawMessage: "set entities or entity_columns, not both",
+    });
+    const ragged = await failure(
+      t.features.getOnlineFeatures({
+        selection,
+        entityColumns: { driver_id: { values: ["1", "2"] }, region: { values: ["eu"] } },
+      }),
+    );
+    expect(ragged.code).toBe(Code.InvalidArgument);
+    expect(ragged.rawMessage).toMatch(/"region" has 1; every join key needs one value per entity/);
+    const missing = await failure(
+      t.features.getOnlineFeatures({ selection, entityColumns: { driver: { values: ["1"] } } }),
+    );
+    expect(missing).toMatchObject({
+      code: Code.InvalidArgument,
+      rawMessage: 'entities[0]: join key "driver_id" is missing',
+    });
+  });
+
   it("serves a value as PRESENT up to exactly its max age, then OUTSIDE_MAX_AGE", async () => {
     await materialize({ featureView: "driver_stats" });
     const status = async () => (await online([{ driver_id: "1" }])).rows[0]?.values[0]?.status;

@@ -47,7 +47,7 @@ import {
   decodeDefinitionPageToken,
   encodeDefinitionPageToken,
 } from "./names.js";
-import { getOnlineFeatures } from "./online/get-online.js";
+import { getOnlineFeatures, requestedEntities } from "./online/get-online.js";
 import { pushRecords } from "./online/push.js";
 import { type DefinitionOf, DefinitionStore } from "./store/definition-store.js";
 
@@ -247,7 +247,8 @@ export class FeaturesService implements ServiceImpl<typeof FeatureStoreService> 
     req: GetOnlineFeaturesRequest,
   ): Promise<Init<typeof GetOnlineFeaturesResponseSchema>> {
     const selection = await this.catalog.selection(req.selection);
-    return getOnlineFeatures(selection, req.entities, this.deps.online, this.now(), req.layout);
+    const entities = requestedEntities(req.entities, req.entityColumns);
+    return getOnlineFeatures(selection, entities, this.deps.online, this.now(), req.layout);
   }
 
   async getHistoricalFeatures(

@@ -3,9 +3,9 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "@seam/kit/errors";
 import type { OnlineRead, OnlineReadResult, OnlineStore } from "@seam/kit/storage";
 import {
-  type EntityRow,
   FeatureStatus,
   type GetOnlineFeaturesResponseSchema,
+  type JoinKeyValues,
   OnlineFeaturesLayout,
   type OnlineFeatureValueSchema,
 } from "@seam/proto/seam/features/v1/features_pb";
@@ -19,6 +19,11 @@ import { LookupTally } from "./metrics.js";
 export const MAX_ONLINE_ENTITIES = 1000;
 
 type ResponseInit = MessageInitShape<typeof GetOnlineFeaturesResponseSchema>;
+
+/** One entity of a lookup: its join key values as text. */
+export interface RequestedEntity {
+  readonly joinKeys: Readonly<Record<string, string>>;
+}
 type ValueInit = MessageInitShape<typeof OnlineFeatureValueSchema>;
 
 /**
@@ -42,7 +47,7 @@ type ValueVisitor = (
  */
 export async function getOnlineFeatures(
   selection: Selection,
-  entities: readonly EntityRow[],
+  entities: readonly RequestedEntity[],
   store: OnlineStore,
   nowMs: number,
   layout: OnlineFeaturesLayout = OnlineFeaturesLayout.UNSPECIFIED,
@@ -91,6 +96,36 @@ export async function getOnlineFeatures(
     else values.push({ value: decodeFeatureValue(feature.type, text), status, eventTime });
   });
   return { featureNames, rows };
+}
+
+/**
+ * The entities of a request, given as rows (`entities`) or as columns (`entity_columns`:
+ * per join key, one value per entity); throws INVALID_ARGUMENT when both are set or the
+ * columns differ in length.
+ */
+export function requestedEntities(
+  rows: readonly RequestedEntity[],
+  columns: Readonly<Record<string, JoinKeyValues>>,
+): readonly RequestedEntity[] {
+  const names = Object.keys(columns);
+  if (names.length === 0) return rows;
+  if (rows.length > 0) throw new InvalidArgumentError("set entities or entity_columns, not both");
+  const count = (columns[names[0] as string] as JoinKeyValues).values.length;
+  for (const name of names) {
+    const length = (columns[name] as JoinKeyValues).values.length;
+    if (length !== count) {
+      throw new InvalidArgumentError(
+        `entity_columns: "${names[0]}" has ${count} values but "${name}" has ${length}; every join key needs one value per entity`,
+      );
+    }
+  }
+  const entities: RequestedEntity[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const joinKeys: Record<string, string> = {};
+    for (const name of names) joinKeys[name] = (columns[name] as JoinKeyValues).values[i] as string;
+    entities[i] = { joinKeys };
+  }
+  return entities;
 }
 
 // Walks the store's answers (one per entity and view, in read order) and tallies the statuses.
