@@ -8,7 +8,7 @@
  *   client sends bytes of a Predict or ModelInfer request's size and gets back bytes of the
  *   matching response's size: what grpc-js itself costs for messages of that size.
  * - "kit <port>": Predict and ModelInfer hosted by the kit (createGrpcServer, the Connect
- *   handler adapter, protobuf decoding and encoding) answering a constant response shaped
+ *   handler adapter, protobuf decoding, the service's response encoders) answering a constant response shaped
  *   like the inference service's answer to a one-row request (raw or typed, as asked),
  *   with no model behind it: what every Seam handler pays before the model is reached.
  */
@@ -20,7 +20,8 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { createGrpcServer } from "@seam/kit/hosting";
+import { encodeModelInferResponse, encodePredictResponse } from "@seam/inference";
+import { createGrpcServer, type MessageEncoder } from "@seam/kit/hosting";
 import { createLogger } from "@seam/kit/logging";
 import { GRPCInferenceService, ModelInferResponseSchema } from "@seam/proto/inference/grpc_predict_v2_pb";
 import {
@@ -94,10 +95,15 @@ const inferRaw = create(ModelInferResponseSchema, {
 });
 
 const kit = createGrpcServer({ logger: createLogger({ service: "bench-inference-floor", level: "warn" }) });
-kit.register(InferenceService, {
-  predict: async (req) => (req.inputs.some((t) => t.raw.length > 0) ? predictRaw : predictTyped),
-});
-kit.register(GRPCInferenceService, {
-  modelInfer: async (req) => (req.rawInputContents.length > 0 ? inferRaw : inferTyped),
-});
+// With the service's own response encoders, so the floor serializes as the service does.
+kit.register(
+  InferenceService,
+  { predict: async (req) => (req.inputs.some((t) => t.raw.length > 0) ? predictRaw : predictTyped) },
+  { responseEncoders: { predict: encodePredictResponse as MessageEncoder } },
+);
+kit.register(
+  GRPCInferenceService,
+  { modelInfer: async (req) => (req.rawInputContents.length > 0 ? inferRaw : inferTyped) },
+  { responseEncoders: { modelInfer: encodeModelInferResponse as MessageEncoder } },
+);
 console.log(`kit ${await kit.listen("127.0.0.1", 0)}`);

@@ -5,9 +5,11 @@
  * `assembleInference()` builds the service implementations (tests, a combined process).
  */
 export { type InferenceConfig, inferenceConfigSchema } from "./config.js";
+export { encodePredictResponse } from "./encode-response.js";
 export { runInference } from "./main.js";
 export { POLICY_TAGS } from "./models/loaded-version.js";
 export { DEFAULT_ALIAS } from "./models/model-router.js";
+export { encodeModelInferResponse } from "./oip/encode-response.js";
 export { OIP_PLATFORM } from "./oip/oip-service.js";
 export {
   assembleInference,
@@ -15,4 +17,4 @@ export {
   type InferenceRuntime,
   type InferenceSettings,
 } from "./runtime.js";
-export { type RunningInference, startInferenceServer } from "./server.js";
+export { type RunningInference, registerInference, startInferenceServer } from "./server.js";

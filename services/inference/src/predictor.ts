@@ -3,6 +3,7 @@ import { type Span, trace } from "@opentelemetry/api";
 import { InvalidArgumentError } from "@seam/kit/errors";
 import type { EntityFeatures, EntityKey } from "@seam/proto/seam/inference/v1/inference_pb";
 import { MissingFeaturePolicy } from "@seam/proto/seam/inference/v1/inference_pb";
+import type { SignalSource } from "./batching/batcher.js";
 import { entityInputs, type FeatureLookup } from "./features/entity-inputs.js";
 import type { LoadedVersion } from "./models/loaded-version.js";
 import { POLICY_TAGS } from "./models/loaded-version.js";
@@ -24,9 +25,14 @@ export interface Prediction {
   /** Outputs to return; all when empty. */
   readonly outputs: readonly string[];
   readonly missingFeatures: MissingFeaturePolicy;
-  readonly signal?: AbortSignal;
+  /**
+   * The call it came by (its HandlerContext), whose signal aborts when the client gives up
+   * or the deadline passes; read only where needed (a feature lookup, a wait in the batch
+   * queue), see {@link SignalSource}.
+   */
+  readonly call?: SignalSource;
   /** Epoch milliseconds after which the request must not run. */
-  readonly deadline?: number;
+  readonly deadline?: number | undefined;
 }
 
 /** What a prediction returns. */
@@ -86,10 +92,8 @@ export class Predictor {
         maxRows: this.#options.maxRequestRows,
         nonFinite,
       });
-      const result = await version.run(ordered, rows, {
-        ...(request.deadline === undefined ? {} : { deadline: request.deadline }),
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-      });
+      // The request carries the deadline and call the queue needs.
+      const result = await version.run(ordered, rows, request);
       recordBatchSpans(version, result.batchRows, result.queueMicros, result.computeMicros);
       version.stats.succeeded();
       const outputs = wanted.map((i) => result.outputs[i] as TensorData);
@@ -155,7 +159,7 @@ export class Predictor {
           version.inputs,
           this.#missingPolicy(request.missingFeatures, version),
           this.#features,
-          request.signal,
+          request.call?.signal,
         );
         return { tensors, features, nonFinite: "allow" };
       }

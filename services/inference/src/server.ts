@@ -1,5 +1,10 @@
 import { createClient } from "@connectrpc/connect";
-import { createGrpcServer, createGrpcTransport, type GrpcServer } from "@seam/kit/hosting";
+import {
+  createGrpcServer,
+  createGrpcTransport,
+  type GrpcServer,
+  type MessageEncoder,
+} from "@seam/kit/hosting";
 import type { Logger } from "@seam/kit/logging";
 import type { Stores } from "@seam/kit/storage";
 import { GRPCInferenceService } from "@seam/proto/inference/grpc_predict_v2_pb";
@@ -8,6 +13,8 @@ import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { InferenceService } from "@seam/proto/seam/inference/v1/inference_pb";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import type { InferenceConfig } from "./config.js";
+import { encodePredictResponse } from "./encode-response.js";
+import { encodeModelInferResponse } from "./oip/encode-response.js";
 import { assembleInference, type InferenceRuntime } from "./runtime.js";
 
 /** An inference server listening on its gRPC port; `close()` after the server has shut down. */
@@ -46,8 +53,7 @@ export async function startInferenceServer(
     logger,
     ready: () => !server.draining,
   });
-  server.register(InferenceService, runtime.service);
-  server.register(GRPCInferenceService, runtime.oip);
+  registerInference(server, runtime);
   const port = await server.listen(config.INFERENCE_HOST, config.INFERENCE_PORT);
   return {
     server,
@@ -60,4 +66,20 @@ export async function startInferenceServer(
       datasetsTransport.close();
     },
   };
+}
+
+/**
+ * Registers both APIs of the runtime on `server`, their hot responses (Predict, ModelInfer)
+ * written by hand-written encoders instead of the generic toBinary.
+ */
+export function registerInference(
+  server: GrpcServer,
+  runtime: Pick<InferenceRuntime, "service" | "oip">,
+): void {
+  server.register(InferenceService, runtime.service, {
+    responseEncoders: { predict: encodePredictResponse as MessageEncoder },
+  });
+  server.register(GRPCInferenceService, runtime.oip, {
+    responseEncoders: { modelInfer: encodeModelInferResponse as MessageEncoder },
+  });
 }

@@ -53,11 +53,7 @@ export class InferenceServiceImpl implements ServiceImpl<typeof InferenceService
 
   async predict(req: PredictRequest, ctx: HandlerContext): Promise<Out<typeof PredictResponseSchema>> {
     const raw = req.inputs.some((t) => t.raw.length > 0);
-    return toResponse(
-      await this.#deps.predictor.predict(predictionOf(req, ctx.signal, deadlineOf(ctx))),
-      req,
-      raw,
-    );
+    return toResponse(await this.#deps.predictor.predict(predictionOf(req, ctx)), req, raw);
   }
 
   async *predictStream(
@@ -70,7 +66,7 @@ export class InferenceServiceImpl implements ServiceImpl<typeof InferenceService
       try {
         if (req === undefined) throw new InvalidArgumentError("request is required");
         const raw = req.inputs.some((t) => t.raw.length > 0);
-        const result = await this.#deps.predictor.predict(predictionOf(req, ctx.signal, deadlineOf(ctx)));
+        const result = await this.#deps.predictor.predict(predictionOf(req, ctx));
         return create(PredictStreamResponseSchema, {
           index: BigInt(index),
           requestId,
@@ -172,7 +168,8 @@ export function deadlineOf(ctx: HandlerContext): number | undefined {
   return remaining === undefined ? undefined : Date.now() + remaining;
 }
 
-function predictionOf(req: PredictRequest, signal: AbortSignal, deadline: number | undefined): Prediction {
+/** The request in the predictor's terms; `ctx.signal` is read only if needed (see Prediction.call). */
+function predictionOf(req: PredictRequest, ctx: HandlerContext): Prediction {
   const given = [req.inputs.length > 0, req.rows.length > 0, req.entities.length > 0].filter(Boolean).length;
   if (given !== 1) {
     throw new InvalidArgumentError(
@@ -193,8 +190,8 @@ function predictionOf(req: PredictRequest, signal: AbortSignal, deadline: number
     input,
     outputs: req.outputs,
     missingFeatures: req.missingFeatures,
-    signal,
-    ...(deadline === undefined ? {} : { deadline }),
+    call: ctx,
+    deadline: deadlineOf(ctx),
   };
 }
 

@@ -135,12 +135,45 @@ describe("Batcher", () => {
     const batcher = new Batcher(run, { ...OPTIONS, maxBatchRows: 1 });
     const first = batcher.submit(input([1]), 1);
     const controller = new AbortController();
-    const cancelled = batcher.submit(input([2]), 1, { signal: controller.signal });
+    const cancelled = batcher.submit(input([2]), 1, { call: controller });
     const answered = expect(cancelled).rejects.toMatchObject({ code: Code.Canceled });
     controller.abort();
     await answered;
     await first;
     expect(runs).toEqual([[1]]);
+  });
+
+  it("reads a request's signal only when the request has to wait", async () => {
+    const { run } = doubling();
+    const batcher = new Batcher(run, { ...OPTIONS, enabled: false });
+    const controller = new AbortController();
+    let reads = 0;
+    // As the kit's call context: it tells whether the call is over without building its signal.
+    const call = {
+      aborted: false,
+      get signal() {
+        reads++;
+        return controller.signal;
+      },
+    };
+    await batcher.submit(input([1]), 1, { call }); // runs at once
+    await batcher.idle();
+    expect(reads).toBe(0);
+    const running = batcher.submit(input([2]), 1, { call });
+    const waiting = batcher.submit(input([3]), 1, { call }); // the one run slot is taken
+    expect(reads).toBe(1);
+    await Promise.all([running, waiting]);
+  });
+
+  it("does not run a request whose call is already over, even when it would run at once", async () => {
+    const { run, runs } = doubling();
+    const batcher = new Batcher(run, { ...OPTIONS, enabled: false });
+    const controller = new AbortController();
+    controller.abort();
+    await expect(batcher.submit(input([1]), 1, { call: controller })).rejects.toMatchObject({
+      code: Code.Canceled,
+    });
+    expect(runs).toEqual([]);
   });
 
   it("keeps requests with different non-batch dimensions in separate batches", async () => {

@@ -72,15 +72,15 @@ export class OipServiceImpl implements ServiceImpl<typeof GRPCInferenceService> 
 
   async modelInfer(req: ModelInferRequest, ctx: HandlerContext) {
     const raw = req.rawInputContents.length > 0;
-    const deadline = deadlineOf(ctx);
     const result = await this.#deps.predictor.predict({
       model: reference(req.modelName, req.modelVersion),
       requestId: req.id,
       input: { kind: "tensors", tensors: oipInputsToTensors(req) },
       outputs: req.outputs.map((o) => o.name),
       missingFeatures: MissingFeaturePolicy.UNSPECIFIED,
-      signal: ctx.signal,
-      ...(deadline === undefined ? {} : { deadline }),
+      // Its signal is read only if the request has to wait (see Prediction.call).
+      call: ctx,
+      deadline: deadlineOf(ctx),
     });
     const { outputs, rawOutputContents } = tensorsToOipOutputs(result.outputs, raw);
     return {

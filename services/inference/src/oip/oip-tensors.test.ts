@@ -95,7 +95,7 @@ describe("tensorsToOipOutputs / oipInputsToTensors", () => {
     expect(typed.rawOutputContents).toEqual([]);
     expect(typed.outputs.map((o) => o.datatype)).toEqual(["BOOL", "INT32", "INT64", "FP32", "FP64", "BYTES"]);
     expect(typed.outputs[0]?.contents?.boolContents).toEqual([true, false, false, true, true, true]);
-    expect(typed.outputs[5]?.contents?.bytesContents[2]).toEqual(new TextEncoder().encode("héllo"));
+    expect(typed.outputs[5]?.contents?.bytesContents?.[2]).toEqual(new TextEncoder().encode("héllo"));
     const raw = tensorsToOipOutputs([...SAMPLES], true);
     expect(raw.outputs.every((o) => o.contents === undefined)).toBe(true);
     expect(raw.rawOutputContents.map((b) => b.length)).toEqual([

@@ -3,21 +3,21 @@
  * {@link TensorData}: inputs of ModelInferRequest in, outputs of ModelInferResponse out,
  * either in typed `contents` or as raw little-endian bytes.
  */
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { InvalidArgumentError } from "@seam/kit/errors";
 import {
   type InferTensorContents,
   InferTensorContentsSchema,
   type ModelInferRequest,
   type ModelInferRequest_InferInputTensor,
-  type ModelInferResponse_InferOutputTensor,
-  ModelInferResponse_InferOutputTensorSchema,
+  type ModelInferResponse_InferOutputTensorSchema,
 } from "@seam/proto/inference/grpc_predict_v2_pb";
 import {
   dimsFromShape,
   formatDims,
   fromLittleEndian,
   rawLengthError,
+  shapeOf,
   storageOf,
   toLittleEndian,
 } from "../tensors/proto-tensors.js";
@@ -250,22 +250,26 @@ function stringsToRaw(strings: readonly string[]): Uint8Array {
   return out;
 }
 
+/** A response output as an init object: what create() and the ModelInfer response encoder take. */
+export type OutputTensorInit = MessageInitShape<typeof ModelInferResponse_InferOutputTensorSchema>;
+
+type ContentsInit = MessageInitShape<typeof InferTensorContentsSchema>;
+
 /**
  * Tensors as the response's outputs: with `raw`, each output's elements go as little-endian
  * bytes (length-prefixed for BYTES) in `rawOutputContents`, one entry per output in order,
  * and no output has contents; without, they go in the contents field of their datatype.
+ * Init objects, not messages: responses are encoded straight from them.
  */
 export function tensorsToOipOutputs(
   tensors: readonly TensorData[],
   raw: boolean,
-): { outputs: ModelInferResponse_InferOutputTensor[]; rawOutputContents: Uint8Array[] } {
-  const outputs = tensors.map((t) =>
-    create(ModelInferResponse_InferOutputTensorSchema, {
-      name: t.name,
-      datatype: oipDatatypeOf(t.type),
-      shape: t.dims.map((d) => BigInt(d)),
-      ...(raw ? {} : { contents: contentsOf(t) }),
-    }),
+): { outputs: OutputTensorInit[]; rawOutputContents: Uint8Array[] } {
+  const outputs = tensors.map(
+    (t): OutputTensorInit =>
+      raw
+        ? { name: t.name, datatype: oipDatatypeOf(t.type), shape: shapeOf(t.dims) }
+        : { name: t.name, datatype: oipDatatypeOf(t.type), shape: shapeOf(t.dims), contents: contentsOf(t) },
   );
   const rawOutputContents = raw
     ? tensors.map((t) =>
@@ -277,23 +281,19 @@ export function tensorsToOipOutputs(
   return { outputs, rawOutputContents };
 }
 
-function contentsOf(t: TensorData): InferTensorContents {
+function contentsOf(t: TensorData): ContentsInit {
   switch (t.type) {
     case "bool":
-      return create(InferTensorContentsSchema, {
-        boolContents: Array.from(storageOf(t, "bool"), (b) => b !== 0),
-      });
+      return { boolContents: Array.from(storageOf(t, "bool"), (b) => b !== 0) };
     case "int32":
-      return create(InferTensorContentsSchema, { intContents: Array.from(storageOf(t, "int32")) });
+      return { intContents: Array.from(storageOf(t, "int32")) };
     case "int64":
-      return create(InferTensorContentsSchema, { int64Contents: Array.from(storageOf(t, "int64")) });
+      return { int64Contents: Array.from(storageOf(t, "int64")) };
     case "float32":
-      return create(InferTensorContentsSchema, { fp32Contents: Array.from(storageOf(t, "float32")) });
+      return { fp32Contents: Array.from(storageOf(t, "float32")) };
     case "float64":
-      return create(InferTensorContentsSchema, { fp64Contents: Array.from(storageOf(t, "float64")) });
+      return { fp64Contents: Array.from(storageOf(t, "float64")) };
     case "string":
-      return create(InferTensorContentsSchema, {
-        bytesContents: storageOf(t, "string").map((s) => UTF8_ENCODER.encode(s)),
-      });
+      return { bytesContents: storageOf(t, "string").map((s) => UTF8_ENCODER.encode(s)) };
   }
 }

@@ -2,9 +2,9 @@
  * Conversion between Seam's protobuf `Tensor` and the service's {@link TensorData}, plus
  * the little-endian and shape helpers the Open Inference Protocol conversion shares.
  */
-import { create } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { InvalidArgumentError } from "@seam/kit/errors";
-import { DataType, type Tensor, TensorSchema } from "@seam/proto/seam/inference/v1/inference_pb";
+import { DataType, type Tensor, type TensorSchema } from "@seam/proto/seam/inference/v1/inference_pb";
 import {
   type ElementStorage,
   type ElementType,
@@ -59,15 +59,20 @@ function dataTypeName(dt: DataType): string {
  * a negative dimension or one beyond 2^53 (no real tensor has that many elements).
  */
 export function dimsFromShape(shape: readonly bigint[], what: string): number[] {
-  return shape.map((d, i) => {
-    if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER)) {
+  const dims = new Array<number>(shape.length);
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i] as bigint;
+    if (d < 0n || d > MAX_DIMENSION) {
       throw new InvalidArgumentError(
         `${what}: dimension ${i} of shape [${shape.join(",")}] is ${d}; expected a size of 0 or more`,
       );
     }
-    return Number(d);
-  });
+    dims[i] = Number(d);
+  }
+  return dims;
 }
+
+const MAX_DIMENSION = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Shape as written in error messages, e.g. `[2,4]`. */
 export function formatDims(dims: readonly number[]): string {
@@ -206,6 +211,8 @@ const TYPED_FIELDS: Readonly<Record<ElementType, readonly [TypedField, string]>>
   string: ["stringValues", "string_values"],
 };
 
+const ALL_TYPED_FIELDS = Object.values(TYPED_FIELDS);
+
 /**
  * A proto Tensor as TensorData. The elements must be in exactly one place: the typed field
  * of `data_type`, or `raw` (little-endian, not for strings), and their count must match the
@@ -220,7 +227,7 @@ export function tensorFromProto(t: Tensor): TensorData {
 
   // Values in another type's field are most likely a client bug; silently ignoring them
   // would feed the model zeros.
-  for (const [other, otherName] of Object.values(TYPED_FIELDS)) {
+  for (const [other, otherName] of ALL_TYPED_FIELDS) {
     if (other !== field && t[other].length > 0) {
       throw new InvalidArgumentError(
         `${what}: data_type ${dataTypeName(t.dataType)} takes ${fieldName}` +
@@ -270,28 +277,40 @@ function typedElements(t: Tensor, type: ElementType): TensorElements {
   }
 }
 
+/** A proto Tensor as an init object: what create() and the Predict response encoder take. */
+export type TensorInit = MessageInitShape<typeof TensorSchema>;
+
 /**
  * TensorData as a proto Tensor: elements as little-endian bytes in `raw` when `raw` is
  * true, else in the typed field. Strings have no raw form and always go in string_values.
+ * An init object, not a message: responses are encoded straight from it.
  */
-export function tensorToProto(t: TensorData, raw: boolean): Tensor {
-  const base = { name: t.name, dataType: dataTypeOf(t.type), shape: t.dims.map((d) => BigInt(d)) };
-  if (t.type === "string") {
-    return create(TensorSchema, { ...base, stringValues: [...storageOf(t, "string")] });
-  }
-  if (raw) {
-    return create(TensorSchema, { ...base, raw: toLittleEndian(t.type, storageOf(t, t.type)) });
-  }
+// Array.from, not a copying loop, even though it costs more: V8's Array.from turns the NaN
+// ONNX Runtime computes on x86 (0xffc00000) into the canonical 0x7fc00000, and responses
+// have always carried that one.
+export function tensorToProto(t: TensorData, raw: boolean): TensorInit {
+  const name = t.name;
+  const dataType = dataTypeOf(t.type);
+  const shape = shapeOf(t.dims);
+  if (t.type === "string") return { name, dataType, shape, stringValues: [...storageOf(t, "string")] };
+  if (raw) return { name, dataType, shape, raw: toLittleEndian(t.type, storageOf(t, t.type)) };
   switch (t.type) {
     case "float32":
-      return create(TensorSchema, { ...base, floatValues: Array.from(storageOf(t, "float32")) });
+      return { name, dataType, shape, floatValues: Array.from(storageOf(t, "float32")) };
     case "float64":
-      return create(TensorSchema, { ...base, doubleValues: Array.from(storageOf(t, "float64")) });
+      return { name, dataType, shape, doubleValues: Array.from(storageOf(t, "float64")) };
     case "int32":
-      return create(TensorSchema, { ...base, int32Values: Array.from(storageOf(t, "int32")) });
+      return { name, dataType, shape, int32Values: Array.from(storageOf(t, "int32")) };
     case "int64":
-      return create(TensorSchema, { ...base, int64Values: Array.from(storageOf(t, "int64")) });
+      return { name, dataType, shape, int64Values: Array.from(storageOf(t, "int64")) };
     case "bool":
-      return create(TensorSchema, { ...base, boolValues: Array.from(storageOf(t, "bool"), (b) => b !== 0) });
+      return { name, dataType, shape, boolValues: Array.from(storageOf(t, "bool"), (b) => b !== 0) };
   }
+}
+
+/** Dimensions as a protobuf int64 shape. */
+export function shapeOf(dims: readonly number[]): bigint[] {
+  const shape = new Array<bigint>(dims.length);
+  for (let i = 0; i < dims.length; i++) shape[i] = BigInt(dims[i] as number);
+  return shape;
 }

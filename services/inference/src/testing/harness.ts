@@ -17,6 +17,7 @@ import { ArtifactFormat, type ModelRegistryService } from "@seam/proto/seam/regi
 import { createTestRegistry } from "@seam/registry/testing";
 import { inferenceConfigSchema } from "../config.js";
 import { assembleInference, type InferenceRuntime, type InferenceSettings } from "../runtime.js";
+import { registerInference } from "../server.js";
 
 /** The inference service on a real grpc-js port, with registry, feature store and datasets in memory. */
 export interface TestInference {
@@ -107,8 +108,7 @@ export async function startTestInference(
       ready: () => !server.draining,
     },
   );
-  server.register(InferenceService, runtime.service);
-  server.register(GRPCInferenceService, runtime.oip);
+  registerInference(server, runtime);
   const port = await server.listen("127.0.0.1", 0);
   const address = `127.0.0.1:${port}`;
   const transport = createGrpcTransport({ address, maxReceiveMessageBytes: maxMessageBytes * 2 });

@@ -1,3 +1,4 @@
+export { isCallOver } from "./internal/call-context.js";
 export type { RawHeaders, RawUnaryCall, RawUnaryOptions, RawUnaryResult } from "./internal/raw-unary.js";
 export {
   createReflectionPackageDefinition,

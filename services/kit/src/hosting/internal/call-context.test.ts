@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { EchoService } from "@seam/proto/seam/testing/v1/echo_pb";
 import { describe, expect, it } from "vitest";
-import { CallContext } from "./call-context.js";
+import { CallContext, isCallOver } from "./call-context.js";
 
 function context(deadline = Number.POSITIVE_INFINITY): CallContext {
   return new CallContext({ method: EchoService.method.echo, url: "/x", metadata: undefined, deadline });
@@ -38,5 +38,33 @@ describe("CallContext", () => {
 
   it("has no timeout without a deadline", () => {
     expect(context().timeoutMs()).toBeUndefined();
+  });
+
+  it("tells whether a call is over, for the kit's context and for any signal holder", () => {
+    const ctx = context();
+    expect(isCallOver(ctx)).toBe(false);
+    ctx.abort(new ConnectError("gone", Code.Canceled));
+    expect(isCallOver(ctx)).toBe(true);
+    const controller = new AbortController();
+    expect(isCallOver(controller)).toBe(false);
+    controller.abort();
+    expect(isCallOver(controller)).toBe(true);
+  });
+
+  it("ends a call: a listened-to signal aborts, an unheard one is dropped and reads back aborted", () => {
+    const reason = new ConnectError("the call has finished", Code.Canceled);
+    const heard = context();
+    let aborts = 0;
+    heard.signal.addEventListener("abort", () => aborts++);
+    heard.finish(reason);
+    expect(aborts).toBe(1);
+    expect(heard.signal.reason).toBe(reason);
+
+    const unheard = context();
+    expect(unheard.signal.aborted).toBe(false);
+    unheard.finish(reason);
+    expect(unheard.aborted).toBe(true);
+    expect(unheard.signal.aborted).toBe(true);
+    expect(unheard.signal.reason).toBe(reason);
   });
 });

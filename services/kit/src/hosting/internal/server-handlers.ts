@@ -118,7 +118,7 @@ function startContext(call: ServerSurfaceCall, spec: MethodImplSpec, options: Me
       // place built two errors (with stack traces) per call for nothing.
       emitter.removeListener("cancelled", onCancel);
       options.calls.delete(ctx);
-      ctx.abort(CALL_FINISHED);
+      ctx.finish(CALL_FINISHED);
       record?.(code, performance.now() - startedAt);
     },
   };
