@@ -8,7 +8,8 @@
  * Targets (datasets ingest issue): ingest throughput at least 0.7 of the baseline; peak
  * RSS of a 1 GB / 10M-row CSV under 600 MB. BENCH_CSV_MB sets the CSV size (default
  * 1000); BENCH_REPEAT the alternating runs of each, best kept (default 3); BENCH_DIR the
- * scratch directory (default the OS temp dir).
+ * scratch directory (default the OS temp dir); BENCH_SERVER_CPU_PROF a directory for the
+ * service process's CPU profile (node --cpu-prof).
  *
  * `measureIngest(csvPath, run)` is the reusable piece: run it in a fresh process around
  * any way of ingesting the file (e.g. through the service over gRPC).
@@ -28,6 +29,7 @@ import { DatasetService, SourceFormat } from "@seam/proto/seam/datasets/v1/datas
 import { RecordBatchReader } from "apache-arrow";
 
 const CSV_MB = Number(process.env.BENCH_CSV_MB ?? 1000);
+const SERVER_CPU_PROF = process.env.BENCH_SERVER_CPU_PROF;
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 const MIN_RATIO = 0.7;
 const RSS_LIMIT_MB = 600;
@@ -151,16 +153,21 @@ async function measureThroughService(
 ): Promise<ServiceMeasurement> {
   const repoRoot = join(fileURLToPath(import.meta.url), "..", "..", "..");
   const dataDir = join(dir, `service-${run}`);
-  const service = spawn(process.execPath, [join(repoRoot, "cli", "dist", "main.js"), "serve", "datasets"], {
-    env: {
-      ...process.env,
-      DATASETS_PORT: "0",
-      SEAM_DATA_DIR: dataDir,
-      DATASETS_MAX_UPLOAD_BYTES: String(2 ** 40),
-      LOG_LEVEL: "info",
+  const profile = SERVER_CPU_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${SERVER_CPU_PROF}`];
+  const service = spawn(
+    process.execPath,
+    [...profile, join(repoRoot, "cli", "dist", "main.js"), "serve", "datasets"],
+    {
+      env: {
+        ...process.env,
+        DATASETS_PORT: "0",
+        SEAM_DATA_DIR: dataDir,
+        DATASETS_MAX_UPLOAD_BYTES: String(2 ** 40),
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "inherit"],
     },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  );
   try {
     const address = await waitForLine(service.stdout, /"address":"([^"]+)"/);
     const transport = createGrpcTransport({ address, retry: false, maxReceiveMessageBytes: 64 << 20 });
