@@ -106,7 +106,7 @@ async function forwardConnect(
     call.finish(error.code, error.rawMessage);
     return;
   }
-  if (!res.destroyed) {
+  if (!isGone(res)) {
     res.writeHead(200, {
       ...relayed(result.header),
       ...relayed(result.trailer, "trailer-"),
@@ -137,7 +137,7 @@ function errorOf(result: RawUnaryResult): ConnectError {
 
 // Connect's unary error: the HTTP status of the code, the error as JSON, its metadata as headers.
 function respondError(res: NodeResponse, error: ConnectError, metadata: RawHeaders): void {
-  if (res.destroyed) return;
+  if (isGone(res)) return;
   const body = errorToJsonBytes(error, undefined);
   res.writeHead(codeToHttpStatus(error.code), {
     ...relayed(metadata),
@@ -153,4 +153,9 @@ function relayed(headers: RawHeaders, prefix = ""): RawHeaders {
     if (isRelayedResponseHeader(key)) out[prefix + key] = headers[key] as string[];
   }
   return out;
+}
+
+// Whether the client went away (Http2ServerResponse has no `destroyed` of its own).
+function isGone(res: NodeResponse): boolean {
+  return "stream" in res ? res.stream.destroyed : res.destroyed;
 }
