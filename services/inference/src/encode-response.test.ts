@@ -12,84 +12,37 @@ import { encodePredictResponse } from "./encode-response.js";
 import { tensorToProto } from "./tensors/proto-tensors.js";
 import { ELEMENT_TYPES, type TensorData } from "./tensors/tensor-data.js";
 import { expectSameBytes, failureOf } from "./testing/expect-bytes.js";
+import {
+  INT32S,
+  INT64S,
+  pick,
+  type Random,
+  randomBytes,
+  randomDouble,
+  randomFloat,
+  randomShape,
+  STRINGS,
+  some,
+} from "./testing/random-values.js";
 
 type ResponseInit = MessageInitShape<typeof PredictResponseSchema>;
 type TensorInit = MessageInitShape<typeof TensorSchema>;
 type EntityFeaturesInit = MessageInitShape<typeof EntityFeaturesSchema>;
-type Random = () => number;
-
-const STRINGS = [
-  "",
-  "y",
-  "é",
-  "日本語",
-  "🙂",
-  "tab\t\u0000",
-  "\ud800 lone",
-  "x".repeat(200),
-  "ü".repeat(9000),
-];
-const FLOATS = [
-  0,
-  -0,
-  1,
-  -1.5,
-  3.25,
-  Number.NaN,
-  Number.POSITIVE_INFINITY,
-  Number.NEGATIVE_INFINITY,
-  1e-45,
-  3.4e38,
-];
-const DOUBLES = [
-  0,
-  -0,
-  0.1,
-  -2.5,
-  Number.MAX_VALUE,
-  Number.MIN_VALUE,
-  Number.NaN,
-  Number.NEGATIVE_INFINITY,
-  1e300,
-];
-const INT32S = [0, 1, -1, 127, 128, 16384, 2147483647, -2147483648, 42];
-const INT64S = [
-  0n,
-  1n,
-  -1n,
-  127n,
-  128n,
-  2n ** 53n + 1n,
-  2n ** 56n - 1n,
-  2n ** 63n - 1n,
-  -(2n ** 63n),
-  9007199254740993n,
-];
-
-function pick<T>(random: Random, values: readonly T[]): T {
-  return values[Math.floor(random() * values.length)] as T;
-}
-
-function some<T>(random: Random, max: number, make: () => T): T[] {
-  // Mostly short lists, now and then a long one (multi-byte length prefixes).
-  const length = random() < 0.05 ? 300 + Math.floor(random() * 3000) : Math.floor(random() * (max + 1));
-  return Array.from({ length }, make);
-}
 
 function randomTensor(random: Random): TensorInit {
   const tensor: TensorInit = {};
   if (random() < 0.9) tensor.name = pick(random, STRINGS);
   if (random() < 0.9) tensor.dataType = pick(random, [0, 1, 2, 3, 4, 5, 6, 99, -1]) as DataType;
-  if (random() < 0.8) tensor.shape = some(random, 4, () => pick(random, [0n, 1n, 20n, 300n, -1n, 2n ** 40n]));
+  if (random() < 0.8) tensor.shape = randomShape(random);
   // Usually the one field of a type, sometimes several or none, as a message may hold.
   const fields = random() < 0.8 ? 1 : Math.floor(random() * 4);
   for (let f = 0; f < fields; f++) {
     switch (Math.floor(random() * 7)) {
       case 0:
-        tensor.floatValues = some(random, 25, () => pick(random, FLOATS) * (random() < 0.5 ? 1 : random()));
+        tensor.floatValues = some(random, 25, () => randomFloat(random));
         break;
       case 1:
-        tensor.doubleValues = some(random, 25, () => pick(random, DOUBLES) * (random() < 0.5 ? 1 : random()));
+        tensor.doubleValues = some(random, 25, () => randomDouble(random));
         break;
       case 2:
         tensor.int32Values = some(random, 25, () => pick(random, INT32S));
@@ -104,7 +57,7 @@ function randomTensor(random: Random): TensorInit {
         tensor.stringValues = some(random, 6, () => pick(random, STRINGS));
         break;
       default: {
-        const bytes = Uint8Array.from(some(random, 40, () => Math.floor(random() * 256)));
+        const bytes = randomBytes(random, 40);
         // Now and then a view into a larger buffer, as decoded requests hold.
         tensor.raw = random() < 0.3 ? Buffer.concat([Buffer.from([9]), bytes]).subarray(1) : bytes;
       }

@@ -1,12 +1,6 @@
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
-  EntityFeaturesSchema,
-  PredictResponseSchema,
-  TensorSchema,
-  UsedFeatureSchema,
-} from "@seam/proto/seam/inference/v1/inference_pb";
-import {
   asList,
   asMessage,
   boolFieldSize,
@@ -23,11 +17,17 @@ import {
   Unsupported,
   unknownFieldsOf,
   unknownFieldsSize,
-} from "./wire/proto-writer.js";
+} from "@seam/kit/wire";
+import {
+  EntityFeaturesSchema,
+  PredictResponseSchema,
+  TensorSchema,
+  UsedFeatureSchema,
+} from "@seam/proto/seam/inference/v1/inference_pb";
 
 // A one-row Predict spent about as much CPU in the generic, reflection-based toBinary (and
 // the create() before it) as in the model run. This encoder writes the same bytes straight
-// from what the handler returns (see wire/proto-writer.ts); its test compares it with
+// from what the handler returns (see @seam/kit/wire); its test compares it with
 // toBinary on many generated responses. Field numbers follow seam/inference/v1/inference.proto.
 
 type ResponseInit = MessageInitShape<typeof PredictResponseSchema>;

@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { delimitedSize, int32Size, int64Size, type ProtoWriter, utf8Length } from "@seam/kit/wire";
 import type { OnlineFeatureColumnSchema } from "@seam/proto/seam/features/v1/features_pb";
-import { int32Size, int64Size, lengthDelimitedSize, type Writer } from "./wire.js";
 
 // OnlineFeatureColumn (features.proto) in the bytes toBinary writes: fields in number order,
 // numeric arrays packed, strings one field each, empty arrays and a zero type left out.
@@ -27,13 +27,13 @@ export function columnSize(column: ColumnInit): number {
   size += packedSize(column.int64Values, int64Size);
   size += packedDoublesSize(column.doubleValues);
   size += packedSize(column.boolValues, () => 1);
-  for (const text of column.stringValues ?? []) size += 1 + lengthDelimitedSize(Buffer.byteLength(text));
+  for (const text of column.stringValues ?? []) size += 1 + delimitedSize(utf8Length(text));
   size += packedDoublesSize(column.timestampMillisValues);
   return size;
 }
 
 /** Writes one column's message body (its size is {@link columnSize}). */
-export function writeColumn(out: Writer, column: ColumnInit): void {
+export function writeColumn(out: ProtoWriter, column: ColumnInit): void {
   if (column.type !== undefined && column.type !== 0) {
     out.byte(TAG_TYPE);
     out.int32(column.type);
@@ -64,15 +64,15 @@ function payloadSize<T>(values: readonly T[], size: (value: T) => number): numbe
 
 function packedSize<T>(values: readonly T[] | undefined, size: (value: T) => number): number {
   if (values === undefined || values.length === 0) return 0;
-  return 1 + lengthDelimitedSize(payloadSize(values, size));
+  return 1 + delimitedSize(payloadSize(values, size));
 }
 
 function packedDoublesSize(values: readonly number[] | undefined): number {
-  return values === undefined || values.length === 0 ? 0 : 1 + lengthDelimitedSize(8 * values.length);
+  return values === undefined || values.length === 0 ? 0 : 1 + delimitedSize(8 * values.length);
 }
 
 function writePacked<T>(
-  out: Writer,
+  out: ProtoWriter,
   tag: number,
   values: readonly T[] | undefined,
   size: (value: T) => number,
@@ -84,7 +84,7 @@ function writePacked<T>(
   for (const value of values) write(value);
 }
 
-function writePackedDoubles(out: Writer, tag: number, values: readonly number[] | undefined): void {
+function writePackedDoubles(out: ProtoWriter, tag: number, values: readonly number[] | undefined): void {
   if (values === undefined || values.length === 0) return;
   out.byte(tag);
   out.uint(8 * values.length);

@@ -1,11 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { delimitedSize, int32Size, int64Size, ProtoWriter, utf8Length } from "@seam/kit/wire";
 import type {
   FeatureValueSchema,
   GetOnlineFeaturesResponseSchema,
 } from "@seam/proto/seam/features/v1/features_pb";
 import { columnSize, writeColumn } from "./encode-columns.js";
-import { int32Size, int64Size, lengthDelimitedSize, Writer } from "./wire.js";
 
 // GetOnlineFeatures answers 100 entities × 10 features with 1000 OnlineFeatureValue messages,
 // each nesting a FeatureValue and a Timestamp: ~3000 messages. The generic toBinary walks
@@ -49,7 +49,7 @@ export function encodeOnlineFeaturesResponse(response: ResponseInit): Uint8Array
   const valueSizes = new Int32Array(valueCount);
   const rowSizes = new Int32Array(rows.length);
   let total = 0;
-  for (const name of names) total += 1 + lengthDelimitedSize(Buffer.byteLength(name));
+  for (const name of names) total += 1 + delimitedSize(utf8Length(name));
   let v = 0;
   rows.forEach((row, r) => {
     let rowSize = 0;
@@ -57,24 +57,24 @@ export function encodeOnlineFeaturesResponse(response: ResponseInit): Uint8Array
       let size = 0;
       if (value.value !== undefined) {
         featureSizes[v] = featureValueSize(value.value);
-        size += 1 + lengthDelimitedSize(featureSizes[v] as number);
+        size += 1 + delimitedSize(featureSizes[v] as number);
       }
       if (value.status !== undefined && value.status !== 0) size += 1 + int32Size(value.status);
       if (value.eventTime !== undefined) {
         timeSizes[v] = timestampSize(value.eventTime);
-        size += 1 + lengthDelimitedSize(timeSizes[v] as number);
+        size += 1 + delimitedSize(timeSizes[v] as number);
       }
       valueSizes[v++] = size;
-      rowSize += 1 + lengthDelimitedSize(size);
+      rowSize += 1 + delimitedSize(size);
     }
     rowSizes[r] = rowSize;
-    total += 1 + lengthDelimitedSize(rowSize);
+    total += 1 + delimitedSize(rowSize);
   });
   const columnSizes = columns.map(columnSize);
-  for (const size of columnSizes) total += 1 + lengthDelimitedSize(size);
+  for (const size of columnSizes) total += 1 + delimitedSize(size);
 
   // Pass 2: bytes.
-  const out = new Writer(total);
+  const out = new ProtoWriter(total);
   for (const name of names) {
     out.byte(TAG_NAMES);
     out.string(name);
@@ -121,15 +121,15 @@ function featureValueSize(value: FeatureValueInit): number {
     case "boolValue":
       return 2;
     case "stringValue":
-      return 1 + lengthDelimitedSize(Buffer.byteLength(kind.value));
+      return 1 + delimitedSize(utf8Length(kind.value));
     case "timestampValue":
-      return 1 + lengthDelimitedSize(timestampSize(kind.value));
+      return 1 + delimitedSize(timestampSize(kind.value));
     case undefined:
       return 0;
   }
 }
 
-function writeFeatureValue(out: Writer, value: FeatureValueInit): void {
+function writeFeatureValue(out: ProtoWriter, value: FeatureValueInit): void {
   const kind = value.kind;
   switch (kind?.case) {
     case "int64Value":
@@ -165,7 +165,7 @@ function timestampSize(timestamp: TimestampInit): number {
   return size;
 }
 
-function writeTimestamp(out: Writer, timestamp: TimestampInit): void {
+function writeTimestamp(out: ProtoWriter, timestamp: TimestampInit): void {
   if (timestamp.seconds !== undefined && timestamp.seconds !== 0n) {
     out.byte(TAG_SECONDS);
     out.int64(timestamp.seconds);

@@ -9,6 +9,19 @@ import {
 import { describe, expect, it } from "vitest";
 import type { TensorData } from "../tensors/tensor-data.js";
 import { expectSameBytes, failureOf } from "../testing/expect-bytes.js";
+import {
+  DOUBLES,
+  INT32S,
+  INT64S,
+  pick,
+  type Random,
+  randomBytes,
+  randomDouble,
+  randomFloat,
+  randomShape,
+  STRINGS,
+  some,
+} from "../testing/random-values.js";
 import { encodeModelInferResponse } from "./encode-response.js";
 import { tensorsToOipOutputs } from "./oip-tensors.js";
 
@@ -16,48 +29,11 @@ type ResponseInit = MessageInitShape<typeof ModelInferResponseSchema>;
 type OutputInit = MessageInitShape<typeof ModelInferResponse_InferOutputTensorSchema>;
 type ContentsInit = MessageInitShape<typeof InferTensorContentsSchema>;
 type ParameterInit = MessageInitShape<typeof InferParameterSchema>;
-type Random = () => number;
 
-const STRINGS = [
-  "",
-  "y",
-  "é",
-  "日本語",
-  "🙂",
-  "tab\t\u0000",
-  "\udc00 lone",
-  "x".repeat(200),
-  "ü".repeat(9000),
-];
 // Integer-like keys come first in an object's key order, whatever order they were set in.
 const KEYS = ["", "a", "priority", "10", "2", "é", "🙂", "content_type", "z".repeat(150)];
-const FLOATS = [
-  0,
-  -0,
-  1,
-  -1.5,
-  3.25,
-  Number.NaN,
-  Number.POSITIVE_INFINITY,
-  Number.NEGATIVE_INFINITY,
-  1e-45,
-  3.4e38,
-];
-const DOUBLES = [0, -0, 0.1, -2.5, Number.MAX_VALUE, Number.MIN_VALUE, Number.NaN, Number.NEGATIVE_INFINITY];
-const INT32S = [0, 1, -1, 127, 128, 16384, 2147483647, -2147483648];
 const UINT32S = [0, 1, 127, 128, 2 ** 31, 2 ** 32 - 1];
-const INT64S = [0n, 1n, -1n, 127n, 128n, 2n ** 53n + 1n, 2n ** 56n - 1n, 2n ** 63n - 1n, -(2n ** 63n)];
 const UINT64S = [0n, 1n, 128n, 2n ** 53n + 1n, 2n ** 56n - 1n, 2n ** 63n, 2n ** 64n - 1n];
-
-function pick<T>(random: Random, values: readonly T[]): T {
-  return values[Math.floor(random() * values.length)] as T;
-}
-
-function some<T>(random: Random, max: number, make: () => T): T[] {
-  // Mostly short lists, now and then a long one (multi-byte length prefixes).
-  const length = random() < 0.05 ? 300 + Math.floor(random() * 3000) : Math.floor(random() * (max + 1));
-  return Array.from({ length }, make);
-}
 
 function randomParameter(random: Random): ParameterInit {
   switch (Math.floor(random() * 8)) {
@@ -109,23 +85,13 @@ function randomContents(random: Random): ContentsInit {
         contents.uint64Contents = some(random, 25, () => pick(random, UINT64S));
         break;
       case 5:
-        contents.fp32Contents = some(
-          random,
-          25,
-          () => pick(random, FLOATS) * (random() < 0.5 ? 1 : random()),
-        );
+        contents.fp32Contents = some(random, 25, () => randomFloat(random));
         break;
       case 6:
-        contents.fp64Contents = some(
-          random,
-          25,
-          () => pick(random, DOUBLES) * (random() < 0.5 ? 1 : random()),
-        );
+        contents.fp64Contents = some(random, 25, () => randomDouble(random));
         break;
       default:
-        contents.bytesContents = some(random, 5, () =>
-          Uint8Array.from(some(random, 12, () => Math.floor(random() * 256))),
-        );
+        contents.bytesContents = some(random, 5, () => randomBytes(random, 12));
     }
   }
   return contents;
@@ -135,7 +101,7 @@ function randomOutput(random: Random): OutputInit {
   const output: OutputInit = {};
   if (random() < 0.9) output.name = pick(random, STRINGS);
   if (random() < 0.9) output.datatype = pick(random, ["FP32", "FP64", "INT32", "INT64", "BOOL", "BYTES", ""]);
-  if (random() < 0.8) output.shape = some(random, 4, () => pick(random, [0n, 1n, 20n, 300n, -1n, 2n ** 40n]));
+  if (random() < 0.8) output.shape = randomShape(random);
   if (random() < 0.3) output.parameters = randomParameters(random);
   if (random() < 0.7) output.contents = randomContents(random);
   return output;
@@ -149,9 +115,7 @@ function randomResponse(random: Random): ResponseInit {
   if (random() < 0.3) response.parameters = randomParameters(random);
   if (random() < 0.9) response.outputs = some(random, 3, () => randomOutput(random)).slice(0, 8);
   if (random() < 0.4) {
-    response.rawOutputContents = some(random, 3, () =>
-      Uint8Array.from(some(random, 40, () => Math.floor(random() * 256))),
-    ).slice(0, 8);
+    response.rawOutputContents = some(random, 3, () => randomBytes(random, 40)).slice(0, 8);
   }
   return response;
 }

@@ -1,11 +1,5 @@
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import {
-  InferParameterSchema,
-  InferTensorContentsSchema,
-  ModelInferResponse_InferOutputTensorSchema,
-  ModelInferResponseSchema,
-} from "@seam/proto/inference/grpc_predict_v2_pb";
-import {
   asBool,
   asDouble,
   asInt64,
@@ -26,12 +20,18 @@ import {
   uint64Size,
   unknownFieldsOf,
   unknownFieldsSize,
-} from "../wire/proto-writer.js";
+} from "@seam/kit/wire";
+import {
+  InferParameterSchema,
+  InferTensorContentsSchema,
+  ModelInferResponse_InferOutputTensorSchema,
+  ModelInferResponseSchema,
+} from "@seam/proto/inference/grpc_predict_v2_pb";
 
 // A one-row ModelInfer (Open Inference Protocol) spent about as much CPU in the generic,
 // reflection-based toBinary (and the create() before it) as in the model run. This
 // encoder writes the same bytes straight from what the handler returns (see
-// wire/proto-writer.ts); its test compares it with toBinary on many generated responses.
+// @seam/kit/wire); its test compares it with toBinary on many generated responses.
 // Field numbers follow inference/grpc_predict_v2.proto.
 
 type ResponseInit = MessageInitShape<typeof ModelInferResponseSchema>;
