@@ -74,10 +74,17 @@ export function startSeam(args: readonly string[], env: Record<string, string> =
         child.once("exit", onExit);
       });
     },
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = 20_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      // A full suite on two busy cores can take a while to drain; past the grace period the
+      // process is killed (exit code null) and its last output is shown to say why.
+      const timer = setTimeout(() => {
+        process.stderr.write(
+          `seam ${args.join(" ")} did not exit ${graceMs} ms after SIGTERM; killing it. Last output:\n${out.slice(-2000)}\n${err.slice(-2000)}\n`,
+        );
+        child.kill("SIGKILL");
+      }, graceMs);
       const code = await exited;
       clearTimeout(timer);
       return code;
