@@ -9,8 +9,7 @@ import {
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import type { RawHeaders, RawUnaryResult } from "@seam/kit/hosting";
 import type { NodeRequest, NodeResponse } from "../cors.js";
-import { isRelayedResponseHeader } from "../headers.js";
-import { callBackend, type ForwardOptions, readBody, startForwardedCall } from "./forward.js";
+import { callBackend, type ForwardOptions, readBody, relayedHeaders, startForwardedCall } from "./forward.js";
 import type { BytesRoute } from "./routes.js";
 
 const STATUS_DETAILS = "grpc-status-details-bin";
@@ -108,8 +107,8 @@ async function forwardConnect(
   }
   if (!isGone(res)) {
     res.writeHead(200, {
-      ...relayed(result.header),
-      ...relayed(result.trailer, "trailer-"),
+      ...relayedHeaders(result.header),
+      ...relayedHeaders(result.trailer, "trailer-"),
       "content-type": binary ? "application/proto" : "application/json",
       "content-length": Buffer.byteLength(responseBody),
     });
@@ -140,19 +139,11 @@ function respondError(res: NodeResponse, error: ConnectError, metadata: RawHeade
   if (isGone(res)) return;
   const body = errorToJsonBytes(error, undefined);
   res.writeHead(codeToHttpStatus(error.code), {
-    ...relayed(metadata),
+    ...relayedHeaders(metadata),
     "content-type": "application/json",
     "content-length": body.byteLength,
   });
   res.end(body);
-}
-
-function relayed(headers: RawHeaders, prefix = ""): RawHeaders {
-  const out: RawHeaders = {};
-  for (const key in headers) {
-    if (isRelayedResponseHeader(key)) out[prefix + key] = headers[key] as string[];
-  }
-  return out;
 }
 
 // Whether the client went away (Http2ServerResponse has no `destroyed` of its own).

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { type Context, context, propagation, type TextMapGetter } from "@opentelemetry/api";
-import type { RawUnaryResult } from "@seam/kit/hosting";
+import type { RawHeaders, RawUnaryResult } from "@seam/kit/hosting";
 import type { NodeRequest, NodeResponse } from "../cors.js";
-import { isForwardedRequestHeader } from "../headers.js";
+import { isForwardedRequestHeader, isRelayedResponseHeader } from "../headers.js";
 import type { MethodRecorders } from "../metrics.js";
 import { endRpcSpan, startRpcSpan } from "../tracing.js";
 import type { BytesRoute } from "./routes.js";
@@ -118,6 +118,15 @@ export function readBody(req: NodeRequest, maxBytes: number): Promise<Buffer | u
     req.on("error", onError);
     req.on("close", onClose);
   });
+}
+
+/** The backend's headers or trailers the gateway relays (see headers.ts), names prefixed with `prefix`. */
+export function relayedHeaders(headers: RawHeaders, prefix = ""): RawHeaders {
+  const out: RawHeaders = {};
+  for (const key in headers) {
+    if (isRelayedResponseHeader(key)) out[prefix + key] = headers[key] as string[];
+  }
+  return out;
 }
 
 function forwardedHeaders(headers: IncomingHttpHeaders, names: ReadonlySet<string>): Array<[string, string]> {

@@ -1,8 +1,7 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code } from "@connectrpc/connect";
 import type { RawHeaders } from "@seam/kit/hosting";
-import { isRelayedResponseHeader } from "../headers.js";
-import { callBackend, type ForwardOptions, readBody, startForwardedCall } from "./forward.js";
+import { callBackend, type ForwardOptions, readBody, relayedHeaders, startForwardedCall } from "./forward.js";
 import type { BytesRoute } from "./routes.js";
 
 const GRPC_CONTENT_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
@@ -93,8 +92,8 @@ function respondMessage(
   frame[0] = 0;
   frame.writeUInt32BE(message.length, 1);
   message.copy(frame, FRAME_HEADER_BYTES);
-  res.writeHead(200, { ...relayed(header), "content-type": "application/grpc" });
-  res.addTrailers({ ...relayed(trailer), "grpc-status": "0" });
+  res.writeHead(200, { ...relayedHeaders(header), "content-type": "application/grpc" });
+  res.addTrailers({ ...relayedHeaders(trailer), "grpc-status": "0" });
   res.end(frame);
 }
 
@@ -103,21 +102,13 @@ function respondError(res: Http2ServerResponse, code: number, details: string, m
   if (res.stream.destroyed) return;
   const statusDetails = metadata[STATUS_DETAILS];
   res.writeHead(200, {
-    ...relayed(metadata),
+    ...relayedHeaders(metadata),
     ...(statusDetails === undefined ? {} : { [STATUS_DETAILS]: statusDetails }),
     "content-type": "application/grpc",
     "grpc-status": String(code),
     "grpc-message": percentEncode(details),
   });
   res.end();
-}
-
-function relayed(headers: RawHeaders): RawHeaders {
-  const out: RawHeaders = {};
-  for (const key in headers) {
-    if (isRelayedResponseHeader(key)) out[key] = headers[key] as string[];
-  }
-  return out;
 }
 
 /** A `grpc-timeout` value in milliseconds, or null when malformed. */

@@ -4,17 +4,13 @@ import { JobState, Task } from "@seam/proto/seam/training/v1/training_pb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_ATTEMPTS } from "./runner/job-runner.js";
 import { ThreadExecutor } from "./runner/thread-executor.js";
-import { irisCsv, startTestTraining, type TestTraining } from "./testing/harness.js";
+import { IRIS_DATASET, irisCsv, startTestTraining, type TestTraining } from "./testing/harness.js";
 
 // Killing a worker needs a real one: the compiled entry (`npm test` builds before testing).
 const built = existsSync(fileURLToPath(new URL("../dist/runner/train-worker.js", import.meta.url)));
 
 const SPEC = {
-  dataset: {
-    dataset: "iris",
-    labelColumn: "species",
-    split: { seed: 7n, trainFraction: 0.7, validationFraction: 0.15, testFraction: 0.15 },
-  },
+  dataset: IRIS_DATASET,
   task: Task.MULTICLASS_CLASSIFICATION,
   model: { hiddenUnits: [16] },
   training: { epochs: 40, batchSize: 8, seed: 3n },

@@ -4,16 +4,12 @@ import { failure } from "@seam/kit/testing";
 import type { JobSpecSchema } from "@seam/proto/seam/training/v1/training_pb";
 import { type Job, JobState, Task, type WatchJobResponse } from "@seam/proto/seam/training/v1/training_pb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { irisCsv, startTestTraining, type TestTraining } from "./testing/harness.js";
+import { IRIS_DATASET, irisCsv, startTestTraining, type TestTraining } from "./testing/harness.js";
 
 type SpecInit = MessageInitShape<typeof JobSpecSchema>;
 
 const IRIS_SPEC = {
-  dataset: {
-    dataset: "iris",
-    labelColumn: "species",
-    split: { seed: 7n, trainFraction: 0.7, validationFraction: 0.15, testFraction: 0.15 },
-  },
+  dataset: IRIS_DATASET,
   task: Task.MULTICLASS_CLASSIFICATION,
   model: { hiddenUnits: [16] },
   training: { epochs: 60, batchSize: 16, seed: 3n },

@@ -11,14 +11,10 @@ import {
 } from "@seam/proto/seam/training/v1/training_pb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { expandTrials } from "./sweeps/trials.js";
-import { irisCsv, startTestTraining, type TestTraining } from "./testing/harness.js";
+import { IRIS_DATASET, irisCsv, startTestTraining, type TestTraining } from "./testing/harness.js";
 
 const BASE = {
-  dataset: {
-    dataset: "iris",
-    labelColumn: "species",
-    split: { seed: 7n, trainFraction: 0.7, validationFraction: 0.15, testFraction: 0.15 },
-  },
+  dataset: IRIS_DATASET,
   task: Task.MULTICLASS_CLASSIFICATION,
   model: { hiddenUnits: [8] },
   training: { epochs: 30, batchSize: 16, seed: 3n },

@@ -15,18 +15,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { JobStore } from "./jobs/job-store.js";
 import type { TrainingExecutor } from "./runner/executor.js";
 import { ThreadExecutor } from "./runner/thread-executor.js";
-import { irisCsv, startTestTraining, type TestTraining } from "./testing/harness.js";
+import { IRIS_DATASET, irisCsv, startTestTraining, type TestTraining } from "./testing/harness.js";
 
 // The job's spans in process, with an in-memory exporter; test/tracing-suite.test.ts checks
 // the same across processes over OTLP.
 
 const EPOCHS = 4;
 const SPEC = {
-  dataset: {
-    dataset: "iris",
-    labelColumn: "species",
-    split: { seed: 7n, trainFraction: 0.7, validationFraction: 0.15, testFraction: 0.15 },
-  },
+  dataset: IRIS_DATASET,
   task: Task.MULTICLASS_CLASSIFICATION,
   model: { hiddenUnits: [8] },
   training: { epochs: EPOCHS, batchSize: 16, seed: 3n },

@@ -27,10 +27,14 @@ export interface TestDatasets {
 
 /**
  * Serves a datasets service in memory through Connect's router transport (real
- * serialization of every message) and returns a client of it with the service.
+ * serialization of every message) and returns a client of it with the service. Without
+ * `lineage`, no model version uses any dataset.
  */
-export function createTestDatasets(deps: DatasetsDeps): TestDatasets {
-  const service = new DatasetsService(deps);
+export function createTestDatasets(
+  deps: Omit<DatasetsDeps, "lineage"> & { readonly lineage?: DatasetsDeps["lineage"] },
+): TestDatasets {
+  // Without a registry behind it, no model version was trained on any dataset.
+  const service = new DatasetsService({ lineage: { versionsUsingDataset: async () => [] }, ...deps });
   const running = new Set<Promise<unknown>>();
   const track: Interceptor = (next) => (req) => {
     const call = next(req);

@@ -1,11 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
 import { createTestDatasets, uploadCsv } from "@seam/datasets/testing";
 import { createDomainErrorInterceptor } from "@seam/kit/errors";
-import { type OnlineStore, openOnlineStore, openStores, type Stores } from "@seam/kit/storage";
-import { type StoreKind, startRedisServer } from "@seam/kit/testing";
+import type { OnlineStore, Stores } from "@seam/kit/storage";
+import { type StoreKind, startTestBackend } from "@seam/kit/testing";
 import type { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import { createDatasetsAccess } from "../datasets-access.js";
@@ -49,17 +47,14 @@ export async function startTestFeatures(
   kind: StoreKind,
   options: { cacheMaxAgeMs?: number } = {},
 ): Promise<TestFeatures> {
-  const dataDir = await mkdtemp(join(tmpdir(), "seam-features-"));
-  const redis = kind === "redis" ? await startRedisServer() : undefined;
-  const location = { dataDir, ...(redis === undefined ? {} : { redisUrl: redis.url }) };
-  const stores = await openStores(location);
-  const online = await openOnlineStore(location);
+  const backend = await startTestBackend(kind);
+  const stores = await backend.open();
+  const online = await backend.openOnline();
   const interceptors = [createDomainErrorInterceptor()];
   const datasets = createTestDatasets({
     meta: stores.meta,
     blobs: stores.blobs,
-    lineage: { versionsUsingDataset: async () => [] },
-    tmpDir: join(dataDir, "tmp"),
+    tmpDir: join(backend.dataDir, "tmp"),
   }).client;
   const bindings = new FixedBindings();
   const clock = { now: Date.now() };
@@ -97,8 +92,8 @@ export async function startTestFeatures(
     bindings,
     clock,
     async replica(cacheMaxAgeMs) {
-      const replicaStores = await openStores(location);
-      const replicaOnline = await openOnlineStore(location);
+      const replicaStores = await backend.open();
+      const replicaOnline = await backend.openOnline();
       cleanups.push(async () => {
         await replicaOnline.close();
         await replicaStores.close();
@@ -110,8 +105,7 @@ export async function startTestFeatures(
       for (const cleanup of cleanups.reverse()) await cleanup();
       await online.close();
       await stores.close();
-      await redis?.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await backend.stop();
     },
   };
 }

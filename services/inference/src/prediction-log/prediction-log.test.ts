@@ -10,8 +10,7 @@ import {
   createRouterTransport,
   type ServiceImpl,
 } from "@connectrpc/connect";
-import { DatasetsService } from "@seam/datasets";
-import { createDomainErrorInterceptor } from "@seam/kit/errors";
+import { createTestDatasets } from "@seam/datasets/testing";
 import { createLogger } from "@seam/kit/logging";
 import { createRandom } from "@seam/kit/random";
 import { openStores, type Stores } from "@seam/kit/storage";
@@ -28,22 +27,11 @@ interface TestDatasets {
 async function startDatasets(): Promise<TestDatasets> {
   const dataDir = await mkdtemp(join(tmpdir(), "seam-prediction-log-"));
   const stores: Stores = await openStores({ dataDir });
-  const client = createClient(
-    DatasetService,
-    createRouterTransport(
-      ({ service }) =>
-        service(
-          DatasetService,
-          new DatasetsService({
-            meta: stores.meta,
-            blobs: stores.blobs,
-            lineage: { versionsUsingDataset: async () => [] },
-            tmpDir: join(dataDir, "tmp"),
-          }),
-        ),
-      { router: { interceptors: [createDomainErrorInterceptor()] } },
-    ),
-  );
+  const { client } = createTestDatasets({
+    meta: stores.meta,
+    blobs: stores.blobs,
+    tmpDir: join(dataDir, "tmp"),
+  });
   return {
     client,
     async close() {

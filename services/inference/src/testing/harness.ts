@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
 import { createTestDatasets, uploadCsv } from "@seam/datasets/testing";
@@ -7,8 +5,8 @@ import { createDatasetsAccess, createRegistryBindings, FeaturesService } from "@
 import { createDomainErrorInterceptor } from "@seam/kit/errors";
 import { createGrpcServer, createGrpcTransport, type GrpcServer } from "@seam/kit/hosting";
 import { createLogger } from "@seam/kit/logging";
-import { type OnlineStore, openOnlineStore, openStores, type Stores } from "@seam/kit/storage";
-import { type StoreKind, startRedisServer } from "@seam/kit/testing";
+import type { OnlineStore, Stores } from "@seam/kit/storage";
+import { type StoreKind, startTestBackend } from "@seam/kit/testing";
 import { GRPCInferenceService } from "@seam/proto/inference/grpc_predict_v2_pb";
 import type { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
@@ -56,19 +54,16 @@ export async function startTestInference(
   kind: StoreKind = "embedded",
   options: { maxMessageBytes?: number } = {},
 ): Promise<TestInference> {
-  const dataDir = await mkdtemp(join(tmpdir(), "seam-inference-"));
-  const redis = kind === "redis" ? await startRedisServer() : undefined;
-  const location = { dataDir, ...(redis === undefined ? {} : { redisUrl: redis.url }) };
-  const stores = await openStores(location);
-  const online: OnlineStore = await openOnlineStore(location);
+  const backend = await startTestBackend(kind);
+  const stores = await backend.open();
+  const online: OnlineStore = await backend.openOnline();
   const interceptors = [createDomainErrorInterceptor()];
   const router = <T>(build: Parameters<typeof createRouterTransport>[0]) =>
     createRouterTransport(build, { router: { interceptors } }) as T;
   const datasets = createTestDatasets({
     meta: stores.meta,
     blobs: stores.blobs,
-    lineage: { versionsUsingDataset: async () => [] },
-    tmpDir: join(dataDir, "tmp"),
+    tmpDir: join(backend.dataDir, "tmp"),
   }).client;
   const registry = createTestRegistry({
     meta: stores.meta,
@@ -150,8 +145,7 @@ export async function startTestInference(
       following.abort();
       await online.close();
       await stores.close();
-      await redis?.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await backend.stop();
     },
   };
 }

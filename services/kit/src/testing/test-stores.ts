@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openStores, type Stores } from "../storage/index.js";
+import { type OnlineStore, openOnlineStore, openStores, type Stores } from "../storage/index.js";
 import { startRedisServer } from "./redis-server.js";
 
 /** Which adapters a test runs on. */
@@ -12,6 +12,8 @@ export interface TestBackend {
   /** The backend's data directory (LMDB and blobs live under it when embedded). */
   readonly dataDir: string;
   open(): Promise<Stores>;
+  /** An online store on the same backend (LMDB under dataDir, or the same redis-server). */
+  openOnline(): Promise<OnlineStore>;
   stop(): Promise<void>;
 }
 
@@ -22,9 +24,11 @@ export interface TestBackend {
 export async function startTestBackend(kind: StoreKind): Promise<TestBackend> {
   const dataDir = await mkdtemp(join(tmpdir(), "seam-test-"));
   const redis = kind === "redis" ? await startRedisServer() : undefined;
+  const location = { dataDir, ...(redis === undefined ? {} : { redisUrl: redis.url }) };
   return {
     dataDir,
-    open: () => openStores({ dataDir, ...(redis === undefined ? {} : { redisUrl: redis.url }) }),
+    open: () => openStores(location),
+    openOnline: () => openOnlineStore(location),
     async stop() {
       await redis?.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -1,13 +1,11 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
 import { createTestDatasets, uploadCsv } from "@seam/datasets/testing";
 import { createDatasetsAccess, createRegistryBindings, FeaturesService } from "@seam/features";
 import { createDomainErrorInterceptor } from "@seam/kit/errors";
 import { createLogger } from "@seam/kit/logging";
-import { type OnlineStore, openOnlineStore, openStores, type Stores } from "@seam/kit/storage";
-import { type StoreKind, startRedisServer } from "@seam/kit/testing";
+import type { OnlineStore, Stores } from "@seam/kit/storage";
+import { type StoreKind, startTestBackend } from "@seam/kit/testing";
 import type { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { FeatureStoreService } from "@seam/proto/seam/features/v1/features_pb";
 import type { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
@@ -19,6 +17,13 @@ import type { JobRunner } from "../runner/job-runner.js";
 import { ThreadExecutor } from "../runner/thread-executor.js";
 import { assembleTraining } from "../runtime.js";
 import { TrainingServiceImpl } from "../service.js";
+
+/** A job's dataset part for the iris upload of {@link irisCsv}: predict species, a seeded 70/15/15 split. */
+export const IRIS_DATASET = {
+  dataset: "iris",
+  labelColumn: "species",
+  split: { seed: 7n, trainFraction: 0.7, validationFraction: 0.15, testFraction: 0.15 },
+};
 
 /** The real Iris data (150 rows) as CSV: sepal_length, sepal_width, petal_length, petal_width, species. */
 export function irisCsv(): string {
@@ -58,26 +63,22 @@ export async function startTestTraining(
     readonly backend?: "tensorflow" | "wasm" | "cpu";
   } = {},
 ): Promise<TestTraining> {
-  const dataDir = await mkdtemp(join(tmpdir(), "seam-training-"));
-  const redis = kind === "redis" ? await startRedisServer() : undefined;
-  const location = { dataDir, ...(redis === undefined ? {} : { redisUrl: redis.url }) };
-  const stores = await openStores(location);
+  const backend = await startTestBackend(kind);
+  const stores = await backend.open();
   const interceptors = [createDomainErrorInterceptor()];
   const router = <T>(build: Parameters<typeof createRouterTransport>[0]) =>
     createRouterTransport(build, { router: { interceptors } }) as T;
   const datasets = createTestDatasets({
     meta: stores.meta,
     blobs: stores.blobs,
-    lineage: { versionsUsingDataset: async () => [] },
-    tmpDir: join(dataDir, "tmp"),
+    tmpDir: join(backend.dataDir, "tmp"),
   }).client;
   const registry = createTestRegistry({
     meta: stores.meta,
     blobs: stores.blobs,
     events: stores.events,
   }).client;
-  const online: OnlineStore | undefined =
-    options.features === true ? await openOnlineStore(location) : undefined;
+  const online: OnlineStore | undefined = options.features === true ? await backend.openOnline() : undefined;
   const features = createClient(
     FeatureStoreService,
     router(({ service }) =>
@@ -125,8 +126,7 @@ export async function startTestTraining(
       await runtime.close();
       await online?.close();
       await stores.close();
-      await redis?.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await backend.stop();
     },
   };
 }

@@ -129,16 +129,8 @@ export class CallContext implements HandlerContext {
    */
   finish(reason: unknown): void {
     const controller = this.#controller;
-    if (
-      controller !== undefined &&
-      !this.#aborted &&
-      getEventListeners(controller.signal, "abort").length === 0
-    ) {
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#aborted = true;
-      this.#abortReason = reason;
+    if (controller !== undefined && getEventListeners(controller.signal, "abort").length === 0) {
       this.#controller = undefined;
-      return;
     }
     this.abort(reason);
   }

@@ -47,18 +47,13 @@ export function headersFromMetadata(metadata: Metadata | null | undefined): Head
  */
 export function metadataFromEntries(entries: Iterable<readonly [string, string]>): Metadata {
   const metadata = new Metadata();
-  for (const [key, value] of entries) {
-    if (isReservedHeader(key) || !LEGAL_KEY.test(key)) continue;
-    if (key.endsWith("-bin")) metadata.add(key, Buffer.from(decodeBinaryHeader(value)));
-    else metadata.add(key, value);
-  }
+  for (const [key, value] of entries) addHeader(metadata, key, value, isReservedHeader);
   return metadata;
 }
 
 /**
  * Converts Fetch Headers to grpc-js metadata, dropping keys `skip` rejects and keys
- * gRPC cannot carry. `-bin` values are decoded from base64 (Headers joins repeated
- * values with ", ", so each part is decoded on its own).
+ * gRPC cannot carry. `-bin` values are decoded from base64.
  */
 export function metadataFromHeaders(
   headers: Headers,
@@ -66,14 +61,18 @@ export function metadataFromHeaders(
   target: Metadata = new Metadata(),
 ): Metadata {
   headers.forEach((value, key) => {
-    if (skip(key) || !LEGAL_KEY.test(key)) return;
-    if (key.endsWith("-bin")) {
-      for (const part of value.split(",")) {
-        target.add(key, Buffer.from(decodeBinaryHeader(part.trim())));
-      }
-    } else {
-      target.add(key, value);
-    }
+    addHeader(target, key, value, skip);
   });
   return target;
+}
+
+// Headers joins repeated values with ", ", so each part of a `-bin` value is decoded on
+// its own (base64 has no commas, so a single value is one part).
+function addHeader(target: Metadata, key: string, value: string, skip: (key: string) => boolean): void {
+  if (skip(key) || !LEGAL_KEY.test(key)) return;
+  if (!key.endsWith("-bin")) {
+    target.add(key, value);
+    return;
+  }
+  for (const part of value.split(",")) target.add(key, Buffer.from(decodeBinaryHeader(part.trim())));
 }

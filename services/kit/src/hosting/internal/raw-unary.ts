@@ -1,6 +1,7 @@
 import type { DescMethodUnary } from "@bufbuild/protobuf";
 import { type Client, status as grpcStatus, type Metadata, type StatusObject } from "@grpc/grpc-js";
 import { backoffMs, isRetryableMethod, type RetryPolicy } from "../retry.js";
+import { sleep } from "./async.js";
 import { metadataFromEntries } from "./metadata.js";
 
 /** Header name → values, as HTTP carries them (`-bin` values in base64). */
@@ -59,7 +60,11 @@ export function createRawUnaryCall(client: Client, retry: RetryPolicy | undefine
       }
       const delay = backoffMs(policy, attempt);
       if (Date.now() + delay >= options.deadline) return result;
-      if (!(await pause(delay, options.signal))) return cancelled();
+      try {
+        await sleep(delay, options.signal);
+      } catch {
+        return cancelled();
+      }
     }
   };
 }
@@ -104,22 +109,6 @@ function attemptOnce(
         message: status.code === grpcStatus.OK ? message : undefined,
       });
     });
-  });
-}
-
-// Resolves true after `ms`, false at once if the signal aborts first.
-function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  if (signal?.aborted === true) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 
