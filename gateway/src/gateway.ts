@@ -112,7 +112,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const http2 = createHttp2Server(handle);
   http2.on("session", (session) => connections.onSession(session));
   http2.on("sessionError", (error) => logger.warn({ err: error }, "http2 session error"));
-  const server = createTcpServer((socket) => {
+  // No Nagle delay on small replies, as node's own HTTP servers default to.
+  const server = createTcpServer({ noDelay: true }, (socket) => {
     // The RPC span of the tracing interceptor is this request's server span; an HTTP
     // span from the http instrumentation (HTTP/1.1 only) would duplicate it.
     markConnectionUntraced(socket);

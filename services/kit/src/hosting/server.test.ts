@@ -1,3 +1,5 @@
+import { createServer as createHttp2Server } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
 import { Client, credentials, type ServiceError } from "@grpc/grpc-js";
@@ -330,5 +332,35 @@ describe("unaryBytes (a proxy's call on serialized messages)", () => {
       deadline: Date.now() + 100,
     });
     expect(late.code).toBe(Code.DeadlineExceeded);
+  });
+
+  it("reports UNIMPLEMENTED when a server answers OK with no message or with two", async () => {
+    const frame = Buffer.from([0, 0, 0, 0, 0]); // one empty message
+    const server = createHttp2Server();
+    server.on("stream", (stream, headers) => {
+      stream.resume();
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(headers["x-messages"] === "2" ? Buffer.concat([frame, frame]) : undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const transport = createGrpcTransport({
+      address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+      retry: false,
+    });
+    try {
+      const request = toBinary(EchoRequestSchema, create(EchoRequestSchema, { text: "hi" }));
+      for (const messages of ["0", "2"]) {
+        const result = await transport.unaryBytes(EchoService.method.echo, request, {
+          headers: [["x-messages", messages]],
+          deadline: Date.now() + 5_000,
+        });
+        expect(result.code).toBe(Code.Unimplemented);
+        expect(result.message).toBeUndefined();
+      }
+    } finally {
+      transport.close();
+      server.close();
+    }
   });
 });

@@ -38,8 +38,6 @@ export type RawUnaryCall = (
   options: RawUnaryOptions,
 ) => Promise<RawUnaryResult>;
 
-const passBytes = (bytes: Buffer): Buffer => bytes;
-
 /**
  * Unary calls on serialized messages through `client`, for proxies: nothing is decoded
  * or re-encoded. Methods the proto marks NO_SIDE_EFFECTS or IDEMPOTENT are retried on
@@ -47,13 +45,14 @@ const passBytes = (bytes: Buffer): Buffer => bytes;
  * outcome, a cancellation included, is a status.
  */
 export function createRawUnaryCall(client: Client, retry: RetryPolicy | undefined): RawUnaryCall {
+  const channel = client.getChannel();
   return async (method, request, options) => {
     const path = `/${method.parent.typeName}/${method.name}`;
     const body = Buffer.from(request.buffer, request.byteOffset, request.byteLength);
     const metadata = metadataFromEntries(options.headers);
     const policy = retry !== undefined && isRetryableMethod(method) ? retry : undefined;
     for (let attempt = 1; ; attempt++) {
-      const result = await attemptOnce(client, path, body, metadata, options);
+      const result = await attemptOnce(channel, path, body, metadata, options);
       const code = result.code;
       if (policy === undefined || code !== grpcStatus.UNAVAILABLE || attempt >= policy.maxAttempts) {
         return result;
@@ -69,8 +68,14 @@ export function createRawUnaryCall(client: Client, retry: RetryPolicy | undefine
   };
 }
 
+type Channel = ReturnType<Client["getChannel"]>;
+
+// One attempt straight on the channel (load balancing, transparent retries, framing
+// and deadline included), below grpc-js' client layer: a proxy needs none of its
+// interceptors, stack capture or event emitter, and skipping them measured about a
+// sixth more forwarded calls per second.
 function attemptOnce(
-  client: Client,
+  channel: Channel,
   path: string,
   body: Buffer,
   metadata: Metadata,
@@ -81,34 +86,39 @@ function attemptOnce(
   return new Promise((resolve) => {
     let header: Metadata | undefined;
     let message: Buffer | undefined;
-    const call = client.makeUnaryRequest<Buffer, Buffer>(
-      path,
-      passBytes,
-      passBytes,
-      body,
-      // grpc-js may mutate metadata it sends; every attempt gets its own copy.
-      metadata.clone(),
-      { deadline: options.deadline },
-      (_err, value) => {
-        message = value;
-      },
-    );
-    const onAbort = (): void => call.cancel();
+    const call = channel.createCall(path, options.deadline, undefined, null, undefined);
+    const onAbort = (): void => call.cancelWithStatus(grpcStatus.CANCELLED, "Cancelled on client");
     signal?.addEventListener("abort", onAbort, { once: true });
-    call.on("metadata", (md: Metadata) => {
-      header = md;
+    // grpc-js may mutate metadata it sends; every attempt gets its own copy.
+    call.start(metadata.clone(), {
+      onReceiveMetadata(md: Metadata) {
+        header = md;
+      },
+      onReceiveMessage(received: Buffer) {
+        if (message !== undefined) {
+          call.cancelWithStatus(grpcStatus.UNIMPLEMENTED, "Too many responses received");
+          return;
+        }
+        message = received;
+        call.startRead();
+      },
+      onReceiveStatus(status: StatusObject) {
+        signal?.removeEventListener("abort", onAbort);
+        const ok = status.code === grpcStatus.OK;
+        // As grpc-js' unary client: an OK status without a message is the server's mistake.
+        const missing = ok && message === undefined;
+        resolve({
+          header: rawHeadersOf(header),
+          code: missing ? grpcStatus.UNIMPLEMENTED : status.code,
+          details: missing ? "No message received" : status.details,
+          trailer: rawHeadersOf(status.metadata),
+          message: ok ? message : undefined,
+        });
+      },
     });
-    // grpc-js emits 'status' right after the callback, with the trailers of a success too.
-    call.once("status", (status: StatusObject) => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve({
-        header: rawHeadersOf(header),
-        code: status.code,
-        details: status.details,
-        trailer: rawHeadersOf(status.metadata),
-        message: status.code === grpcStatus.OK ? message : undefined,
-      });
-    });
+    call.sendMessageWithContext({}, body);
+    call.halfClose();
+    call.startRead();
   });
 }
 
