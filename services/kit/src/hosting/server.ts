@@ -137,6 +137,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     "grpc.keepalive_permit_without_calls": (options.keepalivePermitWithoutCalls ?? true) ? 1 : 0,
     "grpc.max_connection_age_ms": options.maxConnectionAgeMs ?? 5 * 60_000,
     "grpc.max_connection_age_grace_ms": options.maxConnectionAgeGraceMs ?? 30_000,
+    // No channelz service is registered, so its per-call bookkeeping would go unread.
+    "grpc.enable_channelz": 0,
     ...options.channelOptions,
   });
   const health = new HealthImplementation({ "": "NOT_SERVING" });

@@ -121,6 +121,8 @@ export function createGrpcTransport(options: GrpcTransportOptions): GrpcTranspor
     "grpc.keepalive_time_ms": options.keepaliveTimeMs ?? 30_000,
     "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? 10_000,
     "grpc.keepalive_permit_without_calls": (options.keepalivePermitWithoutCalls ?? true) ? 1 : 0,
+    // No channelz service is registered, so its per-call bookkeeping would go unread.
+    "grpc.enable_channelz": 0,
     "grpc.service_config": JSON.stringify({
       loadBalancingConfig: [{ [options.loadBalancing ?? "round_robin"]: {} }],
     }),
