@@ -165,6 +165,32 @@ describe("Batcher", () => {
     await Promise.all([running, waiting]);
   });
 
+  it("listens through a call's abort listeners, without its signal, while a request waits", async () => {
+    const { run, runs } = doubling();
+    const batcher = new Batcher(run, { ...OPTIONS, maxBatchRows: 1 });
+    const listeners = new Set<(reason: unknown) => void>();
+    // As the kit's CallContext: abort listeners that need no AbortSignal.
+    const call = {
+      aborted: false,
+      get signal(): AbortSignal {
+        throw new Error("the signal was read");
+      },
+      addAbortListener: (listener: (reason: unknown) => void) => void listeners.add(listener),
+      removeAbortListener: (listener: (reason: unknown) => void) => void listeners.delete(listener),
+    };
+    const first = batcher.submit(input([1]), 1, { call });
+    const patient = batcher.submit(input([2]), 1, { call });
+    const timedOut = batcher.submit(input([3]), 1, { call });
+    expect(listeners.size).toBe(2);
+    const answered = expect(timedOut).rejects.toMatchObject({ code: Code.DeadlineExceeded });
+    // The call of the last request ends: the timeout reason decides its status.
+    [...listeners].at(-1)?.(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+    await answered;
+    await Promise.all([first, patient]);
+    expect(runs).toEqual([[1], [2]]);
+    expect(listeners.size).toBe(0); // the request that ran stopped listening when it left the queue
+  });
+
   it("does not run a request whose call is already over, even when it would run at once", async () => {
     const { run, runs } = doubling();
     const batcher = new Batcher(run, { ...OPTIONS, enabled: false });

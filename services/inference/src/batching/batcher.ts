@@ -45,13 +45,16 @@ export interface BatchObserver {
 
 /**
  * Where a request's abort signal comes from: the call's HandlerContext (or an
- * AbortController). The batcher reads it only when the request has to wait in the queue:
- * the kit builds a call's signal on first read, and an AbortController aborted (with its
- * listener added and removed) at every call's end costs more CPU than the rest of a
- * one-row request's way through the service.
+ * AbortController). The batcher listens only when the request has to wait in the queue,
+ * and then through `addAbortListener` when the source has it (the kit's CallContext):
+ * the kit builds a call's signal on first read, and an AbortController (with its deadline
+ * timer, listener and abort event) per call costs more CPU than the rest of a one-row
+ * request's way through the service.
  */
 export interface SignalSource {
   readonly signal: AbortSignal;
+  addAbortListener?(listener: (reason: unknown) => void): void;
+  removeAbortListener?(listener: (reason: unknown) => void): void;
 }
 
 /** Per-request options. */
@@ -70,10 +73,12 @@ interface Pending {
   readonly enqueuedNs: bigint;
   readonly resolve: (result: BatchResult) => void;
   readonly reject: (error: unknown) => void;
-  /** The call's signal, once the request had to wait (see {@link SignalSource}). */
+  /** The call's signal, when the request had to wait and its call has no abort listeners. */
   signal: AbortSignal | undefined;
-  /** Listens to the signal while the request waits. */
-  onAbort: (() => void) | undefined;
+  /** Why the call ended, as its abort listener heard (see {@link SignalSource}). */
+  abortReason: unknown;
+  /** Listens to the call while the request waits. */
+  onAbort: ((reason?: unknown) => void) | undefined;
   /** Taken off the queue: into a batch, or answered as given up. */
   left: boolean;
 }
@@ -136,6 +141,7 @@ export class Batcher {
         resolve,
         reject,
         signal: undefined,
+        abortReason: undefined,
         onAbort: undefined,
         left: false,
       };
@@ -155,9 +161,11 @@ export class Batcher {
 
   /** A request given up (deadline, client cancel) leaves the queue at once, freeing its slot. */
   #watch(pending: Pending): void {
-    if (pending.call === undefined) return;
-    const signal = pending.call.signal;
-    const onAbort = () => {
+    const call = pending.call;
+    if (call === undefined) return;
+    // From an abort listener, the reason; from the signal, an Event (the reason stays on the signal).
+    const onAbort = (reason?: unknown) => {
+      if (pending.signal === undefined) pending.abortReason = reason;
       const index = this.#queue.indexOf(pending);
       if (index < 0) return;
       this.#queue.splice(index, 1);
@@ -165,9 +173,13 @@ export class Batcher {
       this.#answerGivenUp(pending);
       this.#notifyIdle();
     };
-    pending.signal = signal;
     pending.onAbort = onAbort;
-    signal.addEventListener("abort", onAbort, { once: true });
+    if (call.addAbortListener !== undefined) {
+      call.addAbortListener(onAbort);
+      return;
+    }
+    pending.signal = call.signal;
+    pending.signal.addEventListener("abort", onAbort, { once: true });
   }
 
   /**
@@ -177,7 +189,8 @@ export class Batcher {
    */
   #forget(request: Pending): void {
     if (request.onAbort === undefined) return;
-    request.signal?.removeEventListener("abort", request.onAbort);
+    if (request.signal !== undefined) request.signal.removeEventListener("abort", request.onAbort);
+    else request.call?.removeAbortListener?.(request.onAbort);
     request.onAbort = undefined;
   }
 
@@ -185,7 +198,7 @@ export class Batcher {
   #answerGivenUp(request: Pending): void {
     request.left = true;
     this.#forget(request);
-    const reason: unknown = request.signal?.reason;
+    const reason: unknown = request.signal !== undefined ? request.signal.reason : request.abortReason;
     const timedOut = reason instanceof ConnectError && reason.code === Code.DeadlineExceeded;
     if (timedOut || request.deadline <= Date.now()) {
       this.#observer?.expiredInQueue();

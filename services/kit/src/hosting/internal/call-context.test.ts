@@ -36,6 +36,24 @@ describe("CallContext", () => {
     expect(reason).toMatchObject({ code: Code.DeadlineExceeded });
   });
 
+  it("calls abort listeners once with the reason, at once when already aborted, and not once removed", () => {
+    const ctx = context();
+    const heard: unknown[] = [];
+    const kept = (reason: unknown) => heard.push(["kept", reason]);
+    const removed = (reason: unknown) => heard.push(["removed", reason]);
+    ctx.addAbortListener(kept);
+    ctx.addAbortListener(removed);
+    ctx.removeAbortListener(removed);
+    const reason = new ConnectError("gone", Code.Canceled);
+    ctx.abort(reason);
+    ctx.abort(new ConnectError("again", Code.Canceled));
+    ctx.addAbortListener((late) => heard.push(["late", late]));
+    expect(heard).toEqual([
+      ["kept", reason],
+      ["late", reason],
+    ]);
+  });
+
   it("has no timeout without a deadline", () => {
     expect(context().timeoutMs()).toBeUndefined();
   });

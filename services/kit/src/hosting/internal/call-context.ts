@@ -51,6 +51,7 @@ export class CallContext implements HandlerContext {
   // Set by abort(), which may come before anything asked for the signal.
   #aborted = false;
   #abortReason: unknown;
+  #abortListeners: Array<(reason: unknown) => void> | undefined;
   #requestHeader: Headers | undefined;
   #responseHeader: Headers | undefined;
   #responseTrailer: Headers | undefined;
@@ -75,6 +76,29 @@ export class CallContext implements HandlerContext {
       else this.#startDeadlineTimer();
     }
     return this.#controller.signal;
+  }
+
+  /**
+   * Calls `listener` once, with the reason, when the call is cancelled, times out (as
+   * grpc-js reports it) or ends; at once if that happened already. Unlike listening to
+   * `signal`, this builds no AbortSignal, deadline timer or event: for code that holds
+   * many calls at once, such as a queue of requests waiting for a batch, where those
+   * measured as a large share of a queued call's cost.
+   */
+  addAbortListener(listener: (reason: unknown) => void): void {
+    if (this.#aborted) {
+      listener(this.#abortReason);
+      return;
+    }
+    this.#abortListeners ??= [];
+    this.#abortListeners.push(listener);
+  }
+
+  /** Stops calling a listener given to {@link addAbortListener}. */
+  removeAbortListener(listener: (reason: unknown) => void): void {
+    const listeners = this.#abortListeners;
+    const index = listeners?.indexOf(listener) ?? -1;
+    if (index >= 0) listeners?.splice(index, 1);
   }
 
   /** True once the call was cancelled, timed out or ended (without building the signal). */
@@ -142,6 +166,9 @@ export class CallContext implements HandlerContext {
     this.#aborted = true;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+    const listeners = this.#abortListeners;
+    this.#abortListeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener(reason);
   }
 }
 
