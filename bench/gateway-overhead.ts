@@ -1,6 +1,10 @@
 /**
  * Gateway overhead: GetModel through the gateway (Connect JSON over HTTP/1.1, and gRPC)
  * against the same call straight to the registry over grpc-js, at concurrency 1 and 32.
+ * Both gRPC paths use the same client (a Connect client on the kit's grpc-js transport).
+ * Connect JSON's target figure uses a plain kept-alive HTTP/1.1 POST, as curl or a
+ * browser's fetch sends it; connect-node's own client is measured beside it (no target),
+ * since its per-call pipeline costs the caller a few hundred µs that the gateway does not.
  * The suite runs as `seam up` in a child process; the load comes from this process, in
  * interleaved rounds (BENCH_ROUNDS, default 6) sharing BENCH_DURATION_MS per path.
  *
