@@ -21,10 +21,13 @@ export class OnnxLoadError extends Error {
 export async function readOnnxSignature(model: Uint8Array): Promise<Signature> {
   let session: InferenceSession;
   try {
-    // Plain CPU, no graph optimisation: only the load and the signature matter here.
+    // Plain CPU, no graph optimisation and no thread pools (the session never runs):
+    // only the load and the signature matter here.
     session = await InferenceSession.create(model, {
       executionProviders: ["cpu"],
       graphOptimizationLevel: "disabled",
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
       logSeverityLevel: 3,
     });
   } catch (err) {
