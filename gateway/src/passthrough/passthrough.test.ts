@@ -7,7 +7,7 @@ import {
   createConnectTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
-import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import {
@@ -174,7 +174,7 @@ describe.each(Object.entries(passedThrough))("unary pass-through, %s", (_name, m
     await expect(client.getModel({ name: "iris" })).resolves.toBeDefined();
   });
 
-  it("continues the caller's trace in one SERVER span that parents the backend call", async () => {
+  it("continues the caller's trace in one SERVER span, whose CLIENT span parents the backend call", async () => {
     const client = createClient(ModelRegistryService, makeTransport());
     const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
     await client.getModel(
@@ -192,9 +192,25 @@ describe.each(Object.entries(passedThrough))("unary pass-through, %s", (_name, m
     expect(ok?.attributes["rpc.grpc.status_code"]).toBe(0);
     expect(failed?.attributes["rpc.grpc.status_code"]).toBe(Code.NotFound);
     expect(failed?.attributes["rpc.connect_rpc.error_code"]).toBe("not_found");
-    // The backend saw the gateway span as its parent.
+    // Each backend call is a CLIENT span under the gateway's span, and the backend's parent.
+    const calls = spans.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT);
+    expect(calls.map((s) => s.name)).toEqual([
+      "grpc.seam.registry.v1.ModelRegistryService/GetModel",
+      "grpc.seam.registry.v1.ModelRegistryService/GetModel",
+    ]);
+    const [, failedCall] = calls;
+    expect(failedCall?.parentSpanContext?.spanId).toBe(failed?.spanContext().spanId);
+    expect(failedCall?.attributes).toMatchObject({
+      "rpc.system": "grpc",
+      "rpc.service": "seam.registry.v1.ModelRegistryService",
+      "rpc.method": "GetModel",
+      "rpc.grpc.status_code": Code.NotFound,
+    });
+    expect(failedCall?.status.code).toBe(SpanStatusCode.ERROR);
     const traceparent = registry.seen.get("GetModel")?.headers.get("traceparent");
-    expect(traceparent).toBe(`00-${failed?.spanContext().traceId}-${failed?.spanContext().spanId}-01`);
+    expect(traceparent).toBe(
+      `00-${failedCall?.spanContext().traceId}-${failedCall?.spanContext().spanId}-01`,
+    );
   });
 });
 
