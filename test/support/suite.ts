@@ -98,10 +98,15 @@ export async function startSuite(layout: Layout, env: Record<string, string> = {
       serve("inference-1", ["serve", "inference"], { ...wiring, INFERENCE_PORT: "0" }),
       serve("inference-2", ["serve", "inference"], { ...wiring, INFERENCE_PORT: "0" }),
     ]);
-    for (const n of [1, 2]) {
-      const worker = startSeam(["worker", "training"], { ...base, ...wiring });
-      processes.set(`training-worker-${n}`, worker);
-    }
+    // Started and ready before the suite is: a worker still loading when a test ends would
+    // meet the suite's stop half set up.
+    await Promise.all(
+      [1, 2].map(async (n) => {
+        const worker = startSeam(["worker", "training"], { ...base, ...wiring, LOG_LEVEL: "info" });
+        processes.set(`training-worker-${n}`, worker);
+        await worker.waitFor(/training worker ready/, 30_000);
+      }),
+    );
     const gatewayUrl = await serve("gateway", ["serve", "gateway"], {
       ...wiring,
       SEAM_TRAINING_ADDRESS: training as string,

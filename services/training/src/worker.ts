@@ -20,20 +20,26 @@ export async function runTrainingWorker(
   if (config.TRAINING_WORKERS === 0)
     throw new Error("seam worker training needs TRAINING_WORKERS of at least 1");
   const logger = createLogger({ service: "training-worker", level: config.LOG_LEVEL });
-  const stores = await openStores({ dataDir: config.SEAM_DATA_DIR, redisUrl: config.REDIS_URL });
-  const runtime = createTrainingRuntime(config, stores, logger);
-  // No gRPC server here to open it: the worker's own Prometheus endpoint, if SEAM_METRICS_PORT asks.
-  await startMetricsEndpoint(logger);
-  logger.info({ workers: config.TRAINING_WORKERS, pid: process.pid }, "training worker ready");
+  // Listening from the first moment: a SIGTERM during start-up (an orchestrator scaling
+  // down at once) closes what is open and exits 0 instead of killing the process mid-way.
+  const opening = openStores({ dataDir: config.SEAM_DATA_DIR, redisUrl: config.REDIS_URL });
+  let runtime: ReturnType<typeof createTrainingRuntime> | undefined;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await runtime.close();
-    await stores.close();
+    const stores = await opening.catch(() => undefined);
+    await runtime?.close();
+    await stores?.close();
     await shutdownTelemetry();
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop());
   process.once("SIGINT", () => void stop());
+  const stores = await opening;
+  if (stopping) return;
+  runtime = createTrainingRuntime(config, stores, logger);
+  // No gRPC server here to open it: the worker's own Prometheus endpoint, if SEAM_METRICS_PORT asks.
+  await startMetricsEndpoint(logger);
+  logger.info({ workers: config.TRAINING_WORKERS, pid: process.pid }, "training worker ready");
 }
