@@ -1,20 +1,20 @@
-import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   asList,
   asMessage,
   boolFieldSize,
   bytesFieldSize,
+  encodeMessage,
   type Fields,
   int32FieldSize,
   int64FieldSize,
   messageFieldSize,
-  ProtoWriter,
+  type ProtoWriter,
   packedFieldSize,
-  Sizes,
+  type Sizes,
   stringFieldSize,
   stringsFieldSize,
-  Unsupported,
   unknownFieldsOf,
   unknownFieldsSize,
 } from "@seam/kit/wire";
@@ -68,18 +68,7 @@ const TIMESTAMP = { seconds: 0x08, nanos: 0x10 } as const;
 
 /** Encodes a PredictResponse (an init object or a message) exactly like toBinary(create()). */
 export function encodePredictResponse(response: ResponseInit): Uint8Array {
-  const sizes = new Sizes();
-  let size: number;
-  try {
-    size = responseSize(asMessage(response), sizes);
-  } catch (error) {
-    if (error instanceof Unsupported)
-      return toBinary(PredictResponseSchema, create(PredictResponseSchema, response));
-    throw error;
-  }
-  const out = new ProtoWriter(size, sizes);
-  writeResponse(out, response as Fields);
-  return out.finish();
+  return encodeMessage(PredictResponseSchema, response, { size: responseSize, write: writeResponse });
 }
 
 function responseSize(r: Fields, sizes: Sizes): number {

@@ -1,4 +1,4 @@
-import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   asBool,
   asDouble,
@@ -9,14 +9,14 @@ import {
   asUint64,
   bytesListFieldSize,
   delimitedSize,
+  encodeMessage,
   type Fields,
   int64Size,
   messageFieldSize,
-  ProtoWriter,
+  type ProtoWriter,
   packedFieldSize,
-  Sizes,
+  type Sizes,
   stringFieldSize,
-  Unsupported,
   uint64Size,
   unknownFieldsOf,
   unknownFieldsSize,
@@ -78,19 +78,7 @@ type Choice = { readonly case?: unknown; readonly value?: unknown } | null | und
 
 /** Encodes a ModelInferResponse (an init object or a message) exactly like toBinary(create()). */
 export function encodeModelInferResponse(response: ResponseInit): Uint8Array {
-  const sizes = new Sizes();
-  let size: number;
-  try {
-    size = responseSize(asMessage(response), sizes);
-  } catch (error) {
-    if (error instanceof Unsupported) {
-      return toBinary(ModelInferResponseSchema, create(ModelInferResponseSchema, response));
-    }
-    throw error;
-  }
-  const out = new ProtoWriter(size, sizes);
-  writeResponse(out, response as Fields);
-  return out.finish();
+  return encodeMessage(ModelInferResponseSchema, response, { size: responseSize, write: writeResponse });
 }
 
 function responseSize(r: Fields, sizes: Sizes): number {

@@ -2,6 +2,8 @@
  * Protobuf wire writing for hand-written response encoders that must write exactly the
  * bytes protobuf-es' toBinary writes, faster: size everything first, then fill one buffer.
  */
+
+export { encodeMessage, type MessageEncoder } from "./encode.js";
 export {
   asBool,
   asDouble,
