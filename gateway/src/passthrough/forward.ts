@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { type Context, context, propagation, type TextMapGetter } from "@opentelemetry/api";
+import { type Context, context, type TextMapGetter } from "@opentelemetry/api";
 import type { RawHeaders, RawUnaryResult } from "@seam/kit/hosting";
 import type { NodeRequest, NodeResponse } from "../cors.js";
 import { isForwardedRequestHeader, isRelayedResponseHeader } from "../headers.js";
@@ -52,9 +52,9 @@ export function startForwardedCall(
 }
 
 /**
- * Calls the backend with the serialized request, inside the call's span, with the
- * forwarded headers and trace context; the client going away (or the gateway closing
- * its connection) cancels the backend call.
+ * Calls the backend with the serialized request and the forwarded headers, inside the
+ * call's span (the kit's byte call carries the trace on from there); the client going
+ * away (or the gateway closing its connection) cancels the backend call.
  */
 export async function callBackend(
   route: BytesRoute,
@@ -70,7 +70,6 @@ export async function callBackend(
   const onClose = (): void => cancel.abort();
   res.once("close", onClose);
   const headers = forwardedHeaders(req.headers, options.forwardedHeaders);
-  propagation.inject(call.active, headers, { set: (carrier, key, value) => carrier.push([key, value]) });
   try {
     return await context.with(call.active, () =>
       route.call(route.method, request, { headers, deadline, signal: cancel.signal }),

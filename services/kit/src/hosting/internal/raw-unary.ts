@@ -42,8 +42,9 @@ export type RawUnaryCall = (
 /**
  * Unary calls on serialized messages through `client`, for proxies: nothing is decoded
  * or re-encoded. Methods the proto marks NO_SIDE_EFFECTS or IDEMPOTENT are retried on
- * UNAVAILABLE within the deadline, as the typed transport does. Never rejects: every
- * outcome, a cancellation included, is a status.
+ * UNAVAILABLE within the deadline, as the typed transport does. Each attempt is a CLIENT
+ * span under the active context, whose trace context the server receives. Never rejects:
+ * every outcome, a cancellation included, is a status.
  */
 export function createRawUnaryCall(client: Client, retry: RetryPolicy | undefined): RawUnaryCall {
   const channel = client.getChannel();
@@ -85,6 +86,8 @@ function peerAttributes(target: string): Attributes {
   };
 }
 
+const metadataSetter = { set: (carrier: Metadata, key: string, value: string) => carrier.set(key, value) };
+
 /**
  * One attempt inside its CLIENT span, named and attributed as OpenTelemetry's grpc-js
  * instrumentation names the spans of typed calls: that instrumentation patches grpc-js'
@@ -109,12 +112,10 @@ async function tracedAttempt(
       ...peer,
     },
   });
-  if (!span.isRecording()) return attemptOnce(channel, path, body, metadata, options);
-  const traced = metadata.clone();
-  propagation.inject(trace.setSpan(context.active(), span), traced, {
-    set: (carrier, key, value) => carrier.set(key, value),
-  });
-  const result = await attemptOnce(channel, path, body, traced, options);
+  // grpc-js may mutate metadata it sends; every attempt gets its own copy.
+  const sent = metadata.clone();
+  propagation.inject(trace.setSpan(context.active(), span), sent, metadataSetter);
+  const result = await attemptOnce(channel, path, body, sent, options);
   span.setAttribute("rpc.grpc.status_code", result.code);
   if (result.code !== grpcStatus.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: result.details });
   span.end();
@@ -140,8 +141,7 @@ function attemptOnce(
     const call = channel.createCall(path, options.deadline, undefined, null, undefined);
     const onAbort = (): void => call.cancelWithStatus(grpcStatus.CANCELLED, "Cancelled on client");
     signal?.addEventListener("abort", onAbort, { once: true });
-    // grpc-js may mutate metadata it sends; every attempt gets its own copy.
-    call.start(metadata.clone(), {
+    call.start(metadata, {
       onReceiveMetadata(md: Metadata) {
         header = md;
       },
