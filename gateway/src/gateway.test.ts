@@ -5,21 +5,17 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
-import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import { SpanKind } from "@opentelemetry/api";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { createLogger } from "@seam/kit/logging";
+import { type InMemoryTracing, startInMemoryTracing } from "@seam/kit/testing";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createGateway, type Gateway } from "./gateway.js";
 import { createFakeRegistry, type FakeRegistry } from "./testing/fake-registry.js";
 
 const spans = new InMemorySpanExporter();
+let tracing: InMemoryTracing;
 const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
 
 let backend: FakeRegistry;
@@ -27,11 +23,7 @@ let gateway: Gateway;
 let baseUrl: string;
 
 beforeAll(async () => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }),
-  );
+  tracing = startInMemoryTracing(spans);
 
   backend = createFakeRegistry();
   gateway = createGateway({
@@ -49,9 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway.close();
-  trace.disable();
-  propagation.disable();
-  context.disable();
+  tracing.stop();
 });
 
 beforeEach(() => spans.reset());

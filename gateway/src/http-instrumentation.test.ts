@@ -1,16 +1,11 @@
 import { createRequire } from "node:module";
 import { Writable } from "node:stream";
-import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { SpanKind } from "@opentelemetry/api";
 import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { createLogger } from "@seam/kit/logging";
 import { shouldIgnoreIncomingRequest } from "@seam/kit/telemetry";
+import { type InMemoryTracing, startInMemoryTracing } from "@seam/kit/testing";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "./gateway.js";
@@ -20,16 +15,14 @@ import { createFakeRegistry } from "./testing/fake-registry.js";
 // only SERVER span. The http instrumentation (configured as the kit's SDK does) sees
 // HTTP/1.1 connections, so the gateway marks its connections untraced.
 const spans = new InMemorySpanExporter();
+let tracing: InMemoryTracing;
 const instrumentation = new HttpInstrumentation({ ignoreIncomingRequestHook: shouldIgnoreIncomingRequest });
 let gateway: Gateway;
 let baseUrl: string;
 
 beforeAll(async () => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-  trace.setGlobalTracerProvider(provider);
-  instrumentation.setTracerProvider(provider);
+  tracing = startInMemoryTracing(spans);
+  instrumentation.setTracerProvider(tracing.provider);
   instrumentation.enable();
   // The patch lands on http.Server.prototype when http is required after enable().
   createRequire(import.meta.url)("node:http");
@@ -47,9 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway.close();
   instrumentation.disable();
-  trace.disable();
-  propagation.disable();
-  context.disable();
+  tracing.stop();
 });
 
 describe("http instrumentation and the gateway", () => {

@@ -7,14 +7,8 @@ import {
   createConnectTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
-import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import {
   createGrpcServer,
   createGrpcTransport,
@@ -22,6 +16,7 @@ import {
   type GrpcTransport,
 } from "@seam/kit/hosting";
 import { createLogger } from "@seam/kit/logging";
+import { type InMemoryTracing, startInMemoryTracing } from "@seam/kit/testing";
 import { ModelRegistryService, RegisteredModelSchema } from "@seam/proto/seam/registry/v1/registry_pb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "../gateway.js";
@@ -32,6 +27,7 @@ import { createFakeRegistry, type FakeRegistry } from "../testing/fake-registry.
 const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
 const logger = createLogger({ service: "passthrough-test", destination: silent });
 const spans = new InMemorySpanExporter();
+let tracing: InMemoryTracing;
 const MAX_REQUEST_BYTES = 16 * 1024;
 const GET_MODEL = "/seam.registry.v1.ModelRegistryService/GetModel";
 
@@ -58,11 +54,7 @@ function counted(transport: GrpcTransport): GrpcTransport {
 }
 
 beforeAll(async () => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }),
-  );
+  tracing = startInMemoryTracing(spans);
   registry = createFakeRegistry();
   server = createGrpcServer({ logger }).register(ModelRegistryService, registry.impl);
   backend = createGrpcTransport({ address: `127.0.0.1:${await server.listen("127.0.0.1", 0)}` });
@@ -80,9 +72,7 @@ afterAll(async () => {
   await gateway.close();
   backend.close();
   await server.shutdown(1_000);
-  trace.disable();
-  propagation.disable();
-  context.disable();
+  tracing.stop();
 });
 
 beforeEach(() => {

@@ -1,31 +1,23 @@
-import { context, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { withSpan } from "@seam/kit/telemetry";
+import { type InMemoryTracing, startInMemoryTracing } from "@seam/kit/testing";
 import { MissingFeaturePolicy } from "@seam/proto/seam/inference/v1/inference_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestInference, type TestInference } from "./testing/harness.js";
 import { buildMlpModel } from "./testing/models.js";
 
 const exporter = new InMemorySpanExporter();
+let tracing: InMemoryTracing;
 let t: TestInference;
 
 beforeAll(async () => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  );
+  tracing = startInMemoryTracing(exporter);
   t = await startTestInference({ INFERENCE_MAX_QUEUE_DELAY_US: 2_000 });
   await t.uploadModel("mlp", buildMlpModel());
 });
 afterAll(async () => {
   await t?.close();
-  trace.disable();
-  context.disable();
+  tracing.stop();
 });
 
 describe("prediction spans", () => {

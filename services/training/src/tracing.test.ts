@@ -1,15 +1,9 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { context, propagation, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import { type Span, SpanStatusCode } from "@opentelemetry/api";
+import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { withSpan } from "@seam/kit/telemetry";
+import { type InMemoryTracing, startInMemoryTracing } from "@seam/kit/testing";
 import { JobState, SweepState, Task } from "@seam/proto/seam/training/v1/training_pb";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { JobStore } from "./jobs/job-store.js";
@@ -30,18 +24,13 @@ const SPEC = {
 };
 
 const exporter = new InMemorySpanExporter();
+let tracing: InMemoryTracing;
 
 beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  );
+  tracing = startInMemoryTracing(exporter);
 });
 afterAll(() => {
-  trace.disable();
-  propagation.disable();
-  context.disable();
+  tracing.stop();
 });
 
 const ms = (time: [number, number]) => time[0] * 1e3 + time[1] / 1e6;

@@ -1,14 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { trace } from "@opentelemetry/api";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { open } from "lmdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type InMemoryTracing, startInMemoryTracing } from "../testing/in-memory-tracing.js";
 import { LmdbOnlineStore } from "./lmdb-online-store.js";
 import { describeOnlineStoreContract } from "./online-store.contract.js";
 import type { OnlineStore } from "./ports.js";
@@ -32,16 +28,15 @@ describeOnlineStoreContract("LmdbOnlineStore", async () => {
 
 describe("LmdbOnlineStore", () => {
   const exporter = new InMemorySpanExporter();
+  let tracing: InMemoryTracing;
   let dir: string;
   beforeAll(async () => {
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
+    tracing = startInMemoryTracing(exporter);
     dir = await mkdtemp(join(tmpdir(), "seam-lmdb-online-"));
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
-    trace.disable();
+    tracing.stop();
   });
 
   it("keeps one entry per (entity, group): key `entity NUL group`, value JSON [eventTime, fields]", async () => {

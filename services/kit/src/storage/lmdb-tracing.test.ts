@@ -1,30 +1,25 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { trace } from "@opentelemetry/api";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { type InMemoryTracing, startInMemoryTracing } from "../testing/in-memory-tracing.js";
 import { LmdbMetaStore } from "./lmdb-meta-store.js";
 
 const exporter = new InMemorySpanExporter();
+let tracing: InMemoryTracing;
 let dir: string;
 let store: LmdbMetaStore;
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  );
+  tracing = startInMemoryTracing(exporter);
   dir = await mkdtemp(join(tmpdir(), "seam-lmdb-trace-"));
   store = new LmdbMetaStore(dir);
 });
 afterAll(async () => {
   await store.close();
   await rm(dir, { recursive: true, force: true });
-  trace.disable();
+  tracing.stop();
 });
 
 it("wraps LMDB operations in client spans describing the call, never the values", async () => {

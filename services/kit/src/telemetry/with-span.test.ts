@@ -1,24 +1,17 @@
-import { context, SpanStatusCode, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import { SpanStatusCode, trace } from "@opentelemetry/api";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type InMemoryTracing, startInMemoryTracing } from "../testing/in-memory-tracing.js";
 import { withSpan } from "./with-span.js";
 
 const exporter = new InMemorySpanExporter();
+let tracing: InMemoryTracing;
 
 beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  );
+  tracing = startInMemoryTracing(exporter);
 });
 afterAll(() => {
-  trace.disable();
-  context.disable();
+  tracing.stop();
 });
 beforeEach(() => exporter.reset());
 
