@@ -4,41 +4,34 @@ import {
   createGrpcTransport as createClientGrpcTransport,
   createConnectTransport,
 } from "@connectrpc/connect-node";
-import {
-  createGrpcServer,
-  createGrpcTransport,
-  type GrpcServer,
-  type GrpcTransport,
-} from "@seam/kit/hosting";
 import { createLogger } from "@seam/kit/logging";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "./gateway.js";
-import { createFakeRegistry, type FakeRegistry } from "./testing/fake-registry.js";
+import { type FakeRegistry, type GrpcFakeRegistry, startGrpcFakeRegistry } from "./testing/fake-registry.js";
 
 // The production shape: gateway → kit's grpc-js transport → registry hosted on grpc-js.
 const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
 const logger = createLogger({ service: "gateway-grpc-test", destination: silent });
 
 let registry: FakeRegistry;
-let server: GrpcServer;
-let backend: GrpcTransport;
+let backend: GrpcFakeRegistry;
 let gateway: Gateway;
 let baseUrl: string;
 
 beforeAll(async () => {
-  registry = createFakeRegistry();
-  server = createGrpcServer({ logger }).register(ModelRegistryService, registry.impl);
-  const backendPort = await server.listen("127.0.0.1", 0);
-  backend = createGrpcTransport({ address: `127.0.0.1:${backendPort}` });
-  gateway = createGateway({ services: [{ service: ModelRegistryService, transport: backend }], logger });
+  backend = await startGrpcFakeRegistry(logger);
+  registry = backend.registry;
+  gateway = createGateway({
+    services: [{ service: ModelRegistryService, transport: backend.transport }],
+    logger,
+  });
   baseUrl = `http://127.0.0.1:${await gateway.listen("127.0.0.1", 0)}`;
 });
 
 afterAll(async () => {
   await gateway.close();
-  backend.close();
-  await server.shutdown(1_000);
+  await backend.close();
 });
 
 describe("gateway in front of a grpc-js backend", () => {

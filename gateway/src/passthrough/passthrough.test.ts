@@ -9,18 +9,13 @@ import {
 } from "@connectrpc/connect-node";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
-import {
-  createGrpcServer,
-  createGrpcTransport,
-  type GrpcServer,
-  type GrpcTransport,
-} from "@seam/kit/hosting";
+import type { GrpcTransport } from "@seam/kit/hosting";
 import { createLogger } from "@seam/kit/logging";
 import { type InMemoryTracing, startInMemoryTracing } from "@seam/kit/testing";
 import { ModelRegistryService, RegisteredModelSchema } from "@seam/proto/seam/registry/v1/registry_pb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "../gateway.js";
-import { createFakeRegistry, type FakeRegistry } from "../testing/fake-registry.js";
+import { type FakeRegistry, type GrpcFakeRegistry, startGrpcFakeRegistry } from "../testing/fake-registry.js";
 
 // The production shape (gateway → kit grpc-js transport → grpc-js backend), with the
 // backend transport counted: `unaryBytes` is the pass-through, `unary` connect-node's path.
@@ -32,8 +27,7 @@ const MAX_REQUEST_BYTES = 16 * 1024;
 const GET_MODEL = "/seam.registry.v1.ModelRegistryService/GetModel";
 
 let registry: FakeRegistry;
-let server: GrpcServer;
-let backend: GrpcTransport;
+let backend: GrpcFakeRegistry;
 const taken = { bytes: 0, connect: 0 };
 let gateway: Gateway;
 let baseUrl: string;
@@ -55,11 +49,10 @@ function counted(transport: GrpcTransport): GrpcTransport {
 
 beforeAll(async () => {
   tracing = startInMemoryTracing(spans);
-  registry = createFakeRegistry();
-  server = createGrpcServer({ logger }).register(ModelRegistryService, registry.impl);
-  backend = createGrpcTransport({ address: `127.0.0.1:${await server.listen("127.0.0.1", 0)}` });
+  backend = await startGrpcFakeRegistry(logger);
+  registry = backend.registry;
   gateway = createGateway({
-    services: [{ service: ModelRegistryService, transport: counted(backend) }],
+    services: [{ service: ModelRegistryService, transport: counted(backend.transport) }],
     logger,
     maxRequestBytes: MAX_REQUEST_BYTES,
   });
@@ -70,8 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway.close();
-  backend.close();
-  await server.shutdown(1_000);
+  await backend.close();
   tracing.stop();
 });
 
@@ -288,7 +280,7 @@ describe("what connect-node still serves", () => {
       return next(request);
     };
     const guarded = createGateway({
-      services: [{ service: ModelRegistryService, transport: counted(backend) }],
+      services: [{ service: ModelRegistryService, transport: counted(backend.transport) }],
       logger,
       interceptors: [countCalls],
     });

@@ -9,6 +9,8 @@ import {
   type ServiceImpl,
   type Transport,
 } from "@connectrpc/connect";
+import { createGrpcServer, createGrpcTransport, type GrpcTransport } from "@seam/kit/hosting";
+import type { Logger } from "@seam/kit/logging";
 import {
   ModelRegistryService,
   type RegisteredModel,
@@ -116,4 +118,26 @@ export function createFakeRegistry(): FakeRegistry {
     service(ModelRegistryService, impl);
   });
   return { impl, transport, seen, watchAborted };
+}
+
+/** A fake registry hosted on the kit's grpc-js server, and the kit's transport to it. */
+export interface GrpcFakeRegistry {
+  readonly registry: FakeRegistry;
+  readonly transport: GrpcTransport;
+  close(): Promise<void>;
+}
+
+/** The production shape of a gateway backend: the fake registry behind grpc-js, on a free port. */
+export async function startGrpcFakeRegistry(logger: Logger): Promise<GrpcFakeRegistry> {
+  const registry = createFakeRegistry();
+  const server = createGrpcServer({ logger }).register(ModelRegistryService, registry.impl);
+  const transport = createGrpcTransport({ address: `127.0.0.1:${await server.listen("127.0.0.1", 0)}` });
+  return {
+    registry,
+    transport,
+    async close() {
+      transport.close();
+      await server.shutdown(1_000);
+    },
+  };
 }
