@@ -1,3 +1,4 @@
+import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { expect } from "vitest";
 
 /**
@@ -24,4 +25,20 @@ export function failureOf(run: () => unknown): unknown {
     return error;
   }
   return undefined;
+}
+
+/**
+ * Asserts that a hand-written encoder writes what toBinary(create()) writes for each of
+ * `inits`, given as the init object and as the message created from it.
+ */
+export function expectEncodesLikeToBinary<Desc extends DescMessage>(
+  schema: Desc,
+  encode: (message: MessageInitShape<Desc>) => Uint8Array,
+  inits: Iterable<MessageInitShape<Desc>>,
+): void {
+  for (const init of inits) {
+    const bytes = toBinary(schema, create(schema, init));
+    expectSameBytes(encode(init), bytes);
+    expectSameBytes(encode(create(schema, init) as MessageInitShape<Desc>), bytes);
+  }
 }
