@@ -49,13 +49,19 @@ export type RawUnaryCall = (
 export function createRawUnaryCall(client: Client, retry: RetryPolicy | undefined): RawUnaryCall {
   const channel = client.getChannel();
   const peer = peerAttributes(channel.getTarget());
+  // Per method, built once: the path and the span's name and attributes.
+  const calls = new Map<DescMethodUnary, MethodCall>();
   return async (method, request, options) => {
-    const path = `/${method.parent.typeName}/${method.name}`;
+    let call = calls.get(method);
+    if (call === undefined) {
+      call = methodCall(method, peer);
+      calls.set(method, call);
+    }
     const body = Buffer.from(request.buffer, request.byteOffset, request.byteLength);
     const metadata = metadataFromEntries(options.headers);
     const policy = retry !== undefined && isRetryableMethod(method) ? retry : undefined;
     for (let attempt = 1; ; attempt++) {
-      const result = await tracedAttempt(channel, method, path, body, metadata, options, peer);
+      const result = await tracedAttempt(channel, call, body, metadata, options);
       const code = result.code;
       if (policy === undefined || code !== grpcStatus.UNAVAILABLE || attempt >= policy.maxAttempts) {
         return result;
@@ -77,6 +83,22 @@ const tracer = trace.getTracer("@seam/kit");
 // As grpc-js' target strings: "dns:host:port", "host:port", "127.0.0.1:port" (OpenTelemetry's grpc instrumentation reads it so too).
 const TARGET_PATTERN = /(?:([A-Za-z0-9+.-]+):(?:\/\/)?)?(?<name>[A-Za-z0-9+.-]+):(?<port>[0-9+.-]+)$/;
 
+/** What every call of one method shares. */
+interface MethodCall {
+  readonly path: string;
+  readonly spanName: string;
+  readonly spanAttributes: Attributes;
+}
+
+function methodCall(method: DescMethodUnary, peer: Attributes): MethodCall {
+  const service = method.parent.typeName;
+  return {
+    path: `/${service}/${method.name}`,
+    spanName: `grpc.${service}/${method.name}`,
+    spanAttributes: { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method.name, ...peer },
+  };
+}
+
 function peerAttributes(target: string): Attributes {
   const match = TARGET_PATTERN.exec(target);
   const port = Number.parseInt(match?.groups?.port ?? "", 10);
@@ -96,26 +118,16 @@ const metadataSetter = { set: (carrier: Metadata, key: string, value: string) =>
  */
 async function tracedAttempt(
   channel: Channel,
-  method: DescMethodUnary,
-  path: string,
+  call: MethodCall,
   body: Buffer,
   metadata: Metadata,
   options: RawUnaryOptions,
-  peer: Attributes,
 ): Promise<RawUnaryResult> {
-  const span = tracer.startSpan(`grpc.${method.parent.typeName}/${method.name}`, {
-    kind: SpanKind.CLIENT,
-    attributes: {
-      "rpc.system": "grpc",
-      "rpc.service": method.parent.typeName,
-      "rpc.method": method.name,
-      ...peer,
-    },
-  });
+  const span = tracer.startSpan(call.spanName, { kind: SpanKind.CLIENT, attributes: call.spanAttributes });
   // grpc-js may mutate metadata it sends; every attempt gets its own copy.
   const sent = metadata.clone();
   propagation.inject(trace.setSpan(context.active(), span), sent, metadataSetter);
-  const result = await attemptOnce(channel, path, body, sent, options);
+  const result = await attemptOnce(channel, call.path, body, sent, options);
   span.setAttribute("rpc.grpc.status_code", result.code);
   if (result.code !== grpcStatus.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: result.details });
   span.end();
