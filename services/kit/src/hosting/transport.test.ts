@@ -1,5 +1,7 @@
 import { createServer } from "node:net";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { EchoRequestSchema, EchoResponseSchema } from "@seam/proto/seam/testing/v1/echo_pb";
 import { afterEach, describe, expect, it } from "vitest";
 import { createGrpcServer, type GrpcServer } from "./server.js";
 import { installShutdownHandlers } from "./shutdown.js";
@@ -58,6 +60,34 @@ describe("createGrpcTransport retries", () => {
     expect(attempts.echo).toBe(3);
 
     await expect(client.echoNoRetry({ text: "x" })).rejects.toMatchObject({ code: Code.Unavailable });
+    expect(attempts.echoNoRetry).toBe(1);
+  });
+
+  it("retries a forwarded (unaryBytes) call the same way: idempotent methods only", async () => {
+    const attempts = { echo: 0, echoNoRetry: 0 };
+    const { port } = await serve({
+      echo(req) {
+        attempts.echo++;
+        if (attempts.echo < 3) throw new ConnectError("warming up", Code.Unavailable);
+        return { text: req.text };
+      },
+      echoNoRetry() {
+        attempts.echoNoRetry++;
+        throw new ConnectError("warming up", Code.Unavailable);
+      },
+    });
+    const transport = createGrpcTransport({ address: `127.0.0.1:${port}`, retry: fastRetry });
+    cleanups.push(() => transport.close());
+    const request = toBinary(EchoRequestSchema, create(EchoRequestSchema, { text: "x" }));
+    const options = { headers: [], deadline: Date.now() + 10_000 };
+
+    const ok = await transport.unaryBytes(EchoService.method.echo, request, options);
+    expect(ok.code).toBe(0);
+    expect(fromBinary(EchoResponseSchema, ok.message as Buffer).text).toBe("x");
+    expect(attempts.echo).toBe(3);
+
+    const refused = await transport.unaryBytes(EchoService.method.echoNoRetry, request, options);
+    expect(refused.code).toBe(Code.Unavailable);
     expect(attempts.echoNoRetry).toBe(1);
   });
 
