@@ -8,6 +8,7 @@ export {
 export { DEFAULT_RETRY_POLICY, isRetryableMethod, type RetryOptions, type RetryPolicy } from "./retry.js";
 export {
   createGrpcServer,
+  DEFAULT_FLOW_CONTROL_WINDOW_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
   type GrpcCallInfo,
   type GrpcServer,

@@ -1,4 +1,4 @@
-import { createServer as createHttp2Server } from "node:http2";
+import { connect as connectHttp2, createServer as createHttp2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
@@ -6,7 +6,7 @@ import { Client, credentials, type ServiceError } from "@grpc/grpc-js";
 import { EchoRequestSchema, EchoResponseSchema } from "@seam/proto/seam/testing/v1/echo_pb";
 import { afterEach, describe, expect, it } from "vitest";
 import { NotFoundError } from "../errors/index.js";
-import { createGrpcServer, type GrpcServer } from "./server.js";
+import { createGrpcServer, DEFAULT_FLOW_CONTROL_WINDOW_BYTES, type GrpcServer } from "./server.js";
 import { aborted, createCapturingLogger, EchoService, echoImpl } from "./testdata/echo.js";
 import { createGrpcTransport, type GrpcTransport } from "./transport.js";
 
@@ -223,6 +223,61 @@ describe("createGrpcServer + createGrpcTransport", () => {
       createClient(EchoService, transport).echo({ text: "x", payload: new Uint8Array(4096) }),
     );
     expect(err.code).toBe(Code.ResourceExhausted);
+  });
+});
+
+describe("HTTP/2 flow control", () => {
+  /** The settings and connection window a raw HTTP/2 client is given by a kit server. */
+  async function windowsOffered(options: { flowControlWindowBytes?: number }) {
+    const { logger } = createCapturingLogger();
+    const server = createGrpcServer({ logger, ...options }).register(EchoService, echoImpl);
+    const port = await server.listen("127.0.0.1", 0);
+    const session = connectHttp2(`http://127.0.0.1:${port}`);
+    cleanups.push(
+      () => server.shutdown(1_000),
+      () => void session.destroy(),
+    );
+    // The server's first SETTINGS frame carries HTTP/2's defaults; the window follows it.
+    const expected = options.flowControlWindowBytes ?? DEFAULT_FLOW_CONTROL_WINDOW_BYTES;
+    const started = Date.now();
+    while (
+      (session.remoteSettings.initialWindowSize !== expected ||
+        session.state.remoteWindowSize !== expected) &&
+      Date.now() - started < 2_000
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return { stream: session.remoteSettings.initialWindowSize, connection: session.state.remoteWindowSize };
+  }
+
+  it("lets a client send 4 MiB ahead, per stream and per connection, not HTTP/2's 64 KiB", async () => {
+    expect(DEFAULT_FLOW_CONTROL_WINDOW_BYTES).toBe(4 * 1024 * 1024);
+    expect(await windowsOffered({})).toEqual({ stream: 4 * 1024 * 1024, connection: 4 * 1024 * 1024 });
+  });
+
+  it("opens the window it is configured with, and refuses one HTTP/2 cannot express", async () => {
+    expect(await windowsOffered({ flowControlWindowBytes: 1 << 20 })).toEqual({
+      stream: 1 << 20,
+      connection: 1 << 20,
+    });
+    const { logger } = createCapturingLogger();
+    for (const bad of [1024, 2 ** 31, 65_536.5]) {
+      expect(() => createGrpcServer({ logger, flowControlWindowBytes: bad })).toThrow(
+        /flowControlWindowBytes/,
+      );
+    }
+  });
+
+  it("moves a client-streamed upload of many large messages whole and in order", async () => {
+    const { transport } = await start(echoImpl);
+    // 3.8 MB in all: under the 4 MiB response limit, far over HTTP/2's 64 KiB default window.
+    const parts = Array.from({ length: 10 }, (_, i) => `part-${i}-${"x".repeat(380 * 1024)}`);
+    async function* upload() {
+      for (const text of parts) yield { text };
+    }
+    const joined = await createClient(EchoService, transport).echoClientStream(upload());
+    expect(joined.count).toBe(parts.length);
+    expect(joined.text).toBe(parts.join(" "));
   });
 });
 

@@ -14,11 +14,17 @@ import { startMetricsEndpoint } from "../telemetry/metrics-endpoint.js";
 import { createRpcServerMetrics } from "../telemetry/rpc-metrics.js";
 import { sleep } from "./internal/async.js";
 import type { CallContext } from "./internal/call-context.js";
+import {
+  applyFlowControlWindow,
+  checkFlowControlWindow,
+  DEFAULT_FLOW_CONTROL_WINDOW_BYTES,
+} from "./internal/flow-control.js";
 import { createGrpcImplementation, type GrpcCallInfo } from "./internal/server-handlers.js";
 import { createReflectionService } from "./reflection.js";
 import { createGrpcServiceDefinition, type ResponseEncoders } from "./service-definition.js";
 
 export type { ServingStatus } from "grpc-health-check";
+export { DEFAULT_FLOW_CONTROL_WINDOW_BYTES } from "./internal/flow-control.js";
 export type { GrpcCallInfo } from "./internal/server-handlers.js";
 
 /** 4 MiB, gRPC's customary message limit. */
@@ -50,6 +56,12 @@ export interface GrpcServerOptions {
    * load balancers and readiness probes notice first. Default 0.
    */
   readonly drainDelayMs?: number;
+  /**
+   * HTTP/2 flow-control window each connection opens, per stream and per connection:
+   * how much a client may send ahead of the handler. Default 4 MiB; HTTP/2's own 64 KiB
+   * starves client-streaming uploads.
+   */
+  readonly flowControlWindowBytes?: number;
   /** Host grpc.reflection v1 and v1alpha. Default true. */
   readonly reflection?: boolean;
   /** Per-call ContextValues for handlers (`ctx.values`), e.g. an authenticated principal. */
@@ -129,6 +141,9 @@ function bindAddress(host: string, port: number): string {
  */
 export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const logger = options.logger;
+  const flowControlWindow = checkFlowControlWindow(
+    options.flowControlWindowBytes ?? DEFAULT_FLOW_CONTROL_WINDOW_BYTES,
+  );
   const server = new Server({
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": options.maxSendMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
@@ -207,6 +222,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
           err === null ? resolve(boundPort) : reject(err),
         );
       });
+      applyFlowControlWindow(server, flowControlWindow, logger);
       // The process's Prometheus endpoint (SEAM_METRICS_PORT), opened by its first server.
       await startMetricsEndpoint(logger);
       for (const name of allNames()) health.setStatus(name, "SERVING");

@@ -40,7 +40,7 @@ import {
   isRetryableMethod,
   type RetryOptions,
 } from "./retry.js";
-import { DEFAULT_MAX_MESSAGE_BYTES } from "./server.js";
+import { DEFAULT_FLOW_CONTROL_WINDOW_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from "./server.js";
 import { createProtobufMethodDefinitions, type ProtobufMethodDefinition } from "./service-definition.js";
 
 type Msg = MessageShape<DescMessage>;
@@ -123,6 +123,8 @@ export function createGrpcTransport(options: GrpcTransportOptions): GrpcTranspor
     "grpc.keepalive_permit_without_calls": (options.keepalivePermitWithoutCalls ?? true) ? 1 : 0,
     // No channelz service is registered, so its per-call bookkeeping would go unread.
     "grpc.enable_channelz": 0,
+    // The window kit servers open too (HTTP/2's 64 KiB starves streamed downloads).
+    "grpc-node.flow_control_window": DEFAULT_FLOW_CONTROL_WINDOW_BYTES,
     "grpc.service_config": JSON.stringify({
       loadBalancingConfig: [{ [options.loadBalancing ?? "round_robin"]: {} }],
     }),
