@@ -15,6 +15,8 @@
  *
  * For attribution, two in-process figures sit between the two: the kit's RedisOnlineStore
  * (`openOnlineStore`) reading the same keys and writing the same rows from this process.
+ * The store reads many entities with one script call running the same HMGETs in Redis,
+ * which costs the client less than the baseline's pipeline of separate commands.
  *
  * A private redis-server is started here; `seam up` runs every service in one child process
  * on it (storage, online store and all), so the servers do not share this event loop.

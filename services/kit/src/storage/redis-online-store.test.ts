@@ -70,7 +70,7 @@ describe("RedisOnlineStore layout and round trips", () => {
     });
   });
 
-  it("reads 100 entities in one round trip: one socket write, one HMGET per distinct entity", async () => {
+  it("reads 100 entities in one round trip: one socket write, one script running one HMGET per distinct entity", async () => {
     await admin.flushdb();
     const store = new RedisOnlineStore({ redis, keyPrefix: "rt:" });
     const entities = Array.from({ length: 100 }, (_, i) => `user_id=${i}`);
@@ -86,6 +86,8 @@ describe("RedisOnlineStore layout and round trips", () => {
       { entityKey, group: "b", fields: ["f"] },
     ]);
     reads.push({ entityKey: "user_id=5", group: "a", fields: ["f"] });
+    // The first call loads the script (EVALSHA answers NOSCRIPT, EVAL follows); later ones do not.
+    await store.read(reads);
 
     await admin.config("RESETSTAT");
     const writes = vi.spyOn(redis.stream, "write");
@@ -97,11 +99,120 @@ describe("RedisOnlineStore layout and round trips", () => {
     expect(results[0]).toEqual({ eventTime: 0, values: ["a0", null] });
     expect(results[199]).toEqual({ eventTime: 99, values: ["b99"] });
     expect(results[200]).toEqual({ eventTime: 5, values: ["a5"] });
+    expect(stats.get("evalsha")).toBe(1);
     expect(stats.get("hmget")).toBe(100);
     // Nothing else reached the server but the admin connection's own CONFIG RESETSTAT.
     expect(
-      [...stats.keys()].filter((command) => command !== "hmget" && command !== "config|resetstat"),
+      [...stats.keys()].filter(
+        (command) => command !== "evalsha" && command !== "hmget" && command !== "config|resetstat",
+      ),
     ).toEqual([]);
+  });
+
+  it("sends each distinct field list once, however many entities read it", async () => {
+    await admin.flushdb();
+    const store = new RedisOnlineStore({ redis, keyPrefix: "lists:" });
+    await store.write([
+      { entityKey: "e1", group: "a", eventTime: 1, values: [["f", "a1"]] },
+      { entityKey: "e2", group: "a", eventTime: 2, values: [["f", "a2"]] },
+      { entityKey: "e3", group: "b", eventTime: 3, values: [["f", "b3"]] },
+    ]);
+    const fieldsA = ["f"];
+    const sent = vi.spyOn(redis, "sendCommand");
+    // e1 and e2 share one list by identity; e3's list is new; e4 repeats e1's by content.
+    const results = await store.read([
+      { entityKey: "e1", group: "a", fields: fieldsA },
+      { entityKey: "e2", group: "a", fields: fieldsA },
+      { entityKey: "e3", group: "b", fields: ["f"] },
+      { entityKey: "e4", group: "a", fields: ["f"] },
+    ]);
+    const [lastCommand] = sent.mock.calls.at(-1) ?? [];
+    const args = (lastCommand as { args: unknown[] } | undefined)?.args.map(String) ?? [];
+    sent.mockRestore();
+    expect(results).toEqual([
+      { eventTime: 1, values: ["a1"] },
+      { eventTime: 2, values: ["a2"] },
+      { eventTime: 3, values: ["b3"] },
+      undefined,
+    ]);
+    // sha, 4 keys, 2 lists of 2 fields each, then each key's list.
+    expect(args.slice(1)).toEqual([
+      "4",
+      "lists:{e1}",
+      "lists:{e2}",
+      "lists:{e3}",
+      "lists:{e4}",
+      "2",
+      "2",
+      "a#ts",
+      "a:f",
+      "2",
+      "b#ts",
+      "b:f",
+      "1",
+      "1",
+      "2",
+      "1",
+    ]);
+  });
+
+  it("still reads after the server forgot its scripts (SCRIPT FLUSH)", async () => {
+    await admin.flushdb();
+    const store = new RedisOnlineStore({ redis, keyPrefix: "flush:" });
+    await store.write([
+      { entityKey: "e1", group: "g", eventTime: 1, values: [["f", "1"]] },
+      { entityKey: "e2", group: "g", eventTime: 2, values: [["f", "2"]] },
+    ]);
+    const reads: OnlineRead[] = [
+      { entityKey: "e1", group: "g", fields: ["f"] },
+      { entityKey: "e2", group: "g", fields: ["f"] },
+    ];
+    await store.read(reads);
+    await admin.script("FLUSH");
+    expect(await store.read(reads)).toEqual([
+      { eventTime: 1, values: ["1"] },
+      { eventTime: 2, values: ["2"] },
+    ]);
+  });
+
+  it("reads entities with more fields than a script call can pass through a pipeline instead", async () => {
+    await admin.flushdb();
+    const store = new RedisOnlineStore({ redis, keyPrefix: "wide:" });
+    const fields = Array.from({ length: 4500 }, (_, i) => `f${i}`);
+    await store.write(
+      ["e1", "e2"].map((entityKey, k) => ({
+        entityKey,
+        group: "g",
+        eventTime: k,
+        values: fields.map((f): [string, string] => [f, `${entityKey}-${f}`]),
+      })),
+    );
+    await admin.config("RESETSTAT");
+    const results = await store.read([
+      { entityKey: "e1", group: "g", fields },
+      { entityKey: "e2", group: "g", fields },
+    ]);
+    const stats = commandStats(await admin.info("commandstats"));
+    expect(results.map((r) => r?.values)).toEqual(
+      ["e1", "e2"].map((entityKey) => fields.map((f) => `${entityKey}-${f}`)),
+    );
+    expect(stats.get("hmget")).toBe(2);
+    expect(stats.has("evalsha")).toBe(false);
+  });
+
+  it("reads over 1000 entities through a pipeline, so no script holds the server long", async () => {
+    await admin.flushdb();
+    const store = new RedisOnlineStore({ redis, keyPrefix: "many:" });
+    const keys = Array.from({ length: 1001 }, (_, i) => `e${i}`);
+    await store.write(
+      keys.map((entityKey, i) => ({ entityKey, group: "g", eventTime: i, values: [["f", entityKey]] })),
+    );
+    await admin.config("RESETSTAT");
+    const results = await store.read(keys.map((entityKey) => ({ entityKey, group: "g", fields: ["f"] })));
+    const stats = commandStats(await admin.info("commandstats"));
+    expect(results.map((r) => r?.values[0])).toEqual(keys);
+    expect(stats.get("hmget")).toBe(1001);
+    expect(stats.has("evalsha")).toBe(false);
   });
 });
 
