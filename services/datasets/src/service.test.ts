@@ -11,7 +11,8 @@ import {
   type UploadDatasetVersionRequest,
 } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { tableFromIPC } from "apache-arrow";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ConcurrentStats } from "./stats/index.js";
 import {
   createTestDatasets,
   type DatasetsClient,
@@ -518,6 +519,23 @@ describe("refused uploads leave nothing behind", () => {
     await datasets.idle();
     expect(await stores.blobs.stat(kept.sha256)).toBeDefined();
     expect(await blobFiles()).toEqual(before.blobs);
+  });
+
+  it("releases its blob when the statistics fail after the blob was stored", async () => {
+    await upload("kept", irisCsv(9));
+    const before = await snapshot();
+    // The blob is stored while the statistics' last pass runs; that pass fails here.
+    const finish = vi.spyOn(ConcurrentStats.prototype, "finish").mockImplementationOnce(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      throw new Error("statistics failed");
+    });
+    try {
+      const err = await failure(upload("fresh", irisCsv(10)));
+      expect(err.code).toBe(Code.Internal);
+    } finally {
+      finish.mockRestore();
+    }
+    await expectNothingLeft(before);
   });
 
   it("leaves nothing when the client cancels midway", async () => {

@@ -130,21 +130,32 @@ async function storeVersion(
   const { split } = plan;
   // The key column can only be checked now when the schema was inferred.
   if (split !== undefined) validateSplitSpec(split, ingested.schema, "metadata.split");
-  // The worker's histogram pass and the split counts (this thread) read the file together.
-  const [stats, splits] = await allSettledOrThrow(
+  // Three readers of the finished file at once: the worker's histogram pass, the split
+  // counts and the blob store's hash (both on this thread), so the hash is off the critical
+  // path. Storing the blob before the statistics are known costs a release if they fail.
+  const [statsResult, splitsResult, putResult] = await Promise.allSettled([
     concurrentStats.finish(ingested.arrowPath, ingested.schema, signal),
     split === undefined
       ? Promise.resolve(undefined)
       : countSplits(openArrowFile(ingested.arrowPath), split).then((counts) =>
           create(SplitsSchema, { spec: split, counts }),
         ),
-  );
-  signal.throwIfAborted();
-
-  // Adopted, not copied, where the store can (the local store links the file in place).
-  const blob = await deps.blobs.putFile(ingested.arrowPath, { signal });
+    deps.blobs.putFile(ingested.arrowPath, { signal }),
+  ]);
+  if (putResult.status === "rejected") {
+    throw statsResult.status === "rejected"
+      ? statsResult.reason
+      : splitsResult.status === "rejected"
+        ? splitsResult.reason
+        : putResult.reason;
+  }
+  const blob = putResult.value;
   let added: AddedVersion;
   try {
+    if (statsResult.status === "rejected") throw statsResult.reason;
+    if (splitsResult.status === "rejected") throw splitsResult.reason;
+    const stats = statsResult.value;
+    const splits = splitsResult.value;
     if (blob.sha256 !== ingested.sha256) {
       throw new DataLossError(
         `the stored Arrow file has sha256 ${blob.sha256}, not the ${ingested.sha256} ingest computed`,
@@ -190,14 +201,6 @@ async function storeVersion(
     await deps.blobs.putFile(ingested.arrowPath);
   }
   return added;
-}
-
-/** Both results once both settled (neither keeps reading the file afterwards), else the first error. */
-async function allSettledOrThrow<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  const [ra, rb] = await Promise.allSettled([a, b]);
-  if (ra.status === "rejected") throw ra.reason;
-  if (rb.status === "rejected") throw rb.reason;
-  return [ra.value, rb.value];
 }
 
 /** Validates the metadata message (everything that can be checked without the data). */

@@ -31,6 +31,51 @@ describe("Utf8Table", () => {
   });
 });
 
+describe("Utf8Table top entries and UTF-8 check", () => {
+  /** The table's entries decoded, as the exact counts the sketches are seeded from. */
+  function decoded(table: Utf8Table) {
+    const all: Array<{ value: string; count: number }> = [];
+    table.forEach((bytes, start, end, count) => {
+      all.push({ value: Buffer.from(bytes.subarray(start, end)).toString("utf8"), count });
+    });
+    return all;
+  }
+
+  it("lists the k most frequent in compareFrequencies order, ties by code point", () => {
+    // Many ties (a long tail of equal counts), multi-byte and astral characters, and
+    // U+E000..U+FFFF beside astral ones, where UTF-16 order and code point order differ.
+    const rand = prng(7);
+    const alphabet = ["a", "b", "é", "\u{1F600}", "\uFF21", "z"];
+    const table = new Utf8Table(8);
+    for (let i = 0; i < 20_000; i++) {
+      const length = 1 + Math.floor(rand() * 3);
+      let v = "";
+      for (let c = 0; c < length; c++) v += alphabet[Math.floor(rand() * alphabet.length)];
+      const bytes = Buffer.from(v, "utf8");
+      table.add(bytes, 0, bytes.length, 1 + Math.floor(rand() * 3));
+    }
+    const expected = decoded(table).sort(compareFrequencies);
+    for (const k of [1, 10, 100, table.size, table.size + 5]) {
+      const got: Array<{ value: string; count: number }> = [];
+      table.forEachTop(k, (bytes, start, end, count) => {
+        got.push({ value: Buffer.from(bytes.subarray(start, end)).toString("utf8"), count });
+      });
+      expect(got).toEqual(expected.slice(0, k));
+    }
+  });
+
+  it("tells whether every value is valid UTF-8, even where neighbours would join into a character", () => {
+    const table = new Utf8Table();
+    const add = (bytes: number[]) => table.add(Uint8Array.from(bytes), 0, bytes.length);
+    add([0x61, 0xc3, 0xa9]);
+    expect(table.allValidUtf8()).toBe(true);
+    // 0xc3 alone then 0xa9 alone: each invalid, though together they would read "é".
+    add([0x62, 0xc3]);
+    add([0xa9]);
+    expect(table.allValidUtf8()).toBe(false);
+  });
+});
+
 describe("Utf8SpaceSaving", () => {
   it("keeps the same counters as SpaceSaving over strings", () => {
     for (const capacity of [1, 7, 64, 1024]) {

@@ -1,3 +1,5 @@
+import { isUtf8 } from "node:buffer";
+
 /**
  * A counting hash set of UTF-8 byte strings: the values are kept as bytes in one arena,
  * looked up by a 32-bit hash of their bytes (open addressing, linear probing), so that
@@ -116,6 +118,46 @@ export class Utf8Table {
     }
     this.slots = slots;
     this.mask = mask;
+  }
+
+  /** Whether every value held is valid UTF-8 (so distinct byte strings decode to distinct strings). */
+  allValidUtf8(): boolean {
+    for (let e = 0; e < this.n; e++) {
+      const start = this.starts[e];
+      if (!isUtf8(this.arena.subarray(start, start + this.lengths[e]))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Up to `k` entries, most frequent first, ties in byte order (for valid UTF-8, the order
+   * of `compareFrequencies`), each visited with its bytes (a view into the arena) and count.
+   * Only the entries at or above the k-th largest count are sorted.
+   */
+  forEachTop(k: number, visit: (bytes: Uint8Array, start: number, end: number, count: number) => void): void {
+    const { counts, starts, lengths, arena } = this;
+    const n = this.n;
+    let threshold = Number.NEGATIVE_INFINITY;
+    if (n > k) threshold = Float64Array.from(counts.subarray(0, n)).sort()[n - k] as number;
+    const candidates: number[] = [];
+    for (let e = 0; e < n; e++) if (counts[e] >= threshold) candidates.push(e);
+    candidates.sort((a, b) => {
+      if (counts[a] !== counts[b]) return counts[b] - counts[a];
+      const sa = starts[a];
+      const sb = starts[b];
+      const la = lengths[a];
+      const lb = lengths[b];
+      const common = Math.min(la, lb);
+      for (let i = 0; i < common; i++) {
+        const d = arena[sa + i] - arena[sb + i];
+        if (d !== 0) return d;
+      }
+      return la - lb;
+    });
+    for (let i = 0; i < Math.min(k, candidates.length); i++) {
+      const e = candidates[i] as number;
+      visit(arena, starts[e], starts[e] + lengths[e], counts[e]);
+    }
   }
 
   /** Calls `visit` with each value's bytes (a view into the arena) and count, in insertion order. */
