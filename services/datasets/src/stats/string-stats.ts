@@ -124,11 +124,13 @@ export class StringAccumulator {
   /** {@link switchToSketches} from a table of valid UTF-8 values: the same sketches, from bytes. */
   private switchFromTable(table: Utf8Table): void {
     const hll = new HyperLogLog();
-    table.forEach((bytes, start, end) => hll.addUtf8(bytes, start, end));
+    table.forEach((bytes, start, end) => {
+      hll.addUtf8(bytes, start, end);
+    });
     const sketch = new Utf8SpaceSaving(this.limits.sketchCounters);
-    table.forEachTop(this.limits.sketchCounters, (bytes, start, end, count) =>
-      sketch.add(bytes, start, end, count),
-    );
+    table.forEachTop(this.limits.sketchCounters, (bytes, start, end, count) => {
+      sketch.add(bytes, start, end, count);
+    });
     this.hll = hll;
     this.sketch = sketch;
   }

@@ -25,7 +25,10 @@ describe("encodeMessage", () => {
     let writes = 0;
     const counted: MessageEncoder = {
       ...timestamp,
-      write: (out, t) => void (writes++, timestamp.write(out, t)),
+      write: (out, t) => {
+        writes++;
+        timestamp.write(out, t);
+      },
     };
     // A number where the int64 goes: create() converts it, the sizing pass does not.
     const numeric = { seconds: 42 } as unknown as { seconds: bigint };
