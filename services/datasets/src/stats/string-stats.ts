@@ -65,13 +65,10 @@ export class StringAccumulator {
       let n = 0;
       for (; i < length; i++) {
         if (nulls !== undefined && !bitIsSet(nulls, offset + i)) continue;
-        const start = offsets[i];
-        const end = offsets[i + 1];
-        let chars = 0;
-        for (let b = start; b < end; b++) if ((bytes[b] & 0xc0) !== 0x80) chars++;
+        // The table counts the value's code points as it hashes it.
+        const chars = table.add(bytes, offsets[i], offsets[i + 1]);
         if (chars < minLength) minLength = chars;
         if (chars > maxLength) maxLength = chars;
-        table.add(bytes, start, end);
         n++;
         if (table.size > limit) {
           this.foldTable(table);

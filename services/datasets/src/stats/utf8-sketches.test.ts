@@ -31,6 +31,39 @@ describe("Utf8Table", () => {
   });
 });
 
+describe("Utf8Table lengths and near-equal values", () => {
+  it("returns each value's length in code points, and keeps prefixes and one-byte changes apart", () => {
+    const table = new Utf8Table(2);
+    // Lengths 0 to 9 cross the four-byte steps of the hash; "\u{1F600}" is four bytes, one code point.
+    const values = [
+      "",
+      "a",
+      "ab",
+      "abc",
+      "abcd",
+      "abce",
+      "abcde",
+      "abcdé",
+      "é\u{1F600}x",
+      "abcdefghi",
+      "bbcdefghi",
+    ];
+    const counts = new Map<string, number>();
+    for (let round = 1; round <= 3; round++) {
+      for (const v of values.slice(0, values.length - round + 1)) {
+        const bytes = Buffer.from(`<${v}>`, "utf8");
+        expect(table.add(bytes, 1, bytes.length - 1)).toBe([...v].length);
+        counts.set(v, (counts.get(v) ?? 0) + 1);
+      }
+    }
+    const got = new Map<string, number>();
+    table.forEach((bytes, start, end, count) => {
+      got.set(Buffer.from(bytes.subarray(start, end)).toString("utf8"), count);
+    });
+    expect(got).toEqual(counts);
+  });
+});
+
 describe("Utf8Table top entries and UTF-8 check", () => {
   /** The table's entries decoded, as the exact counts the sketches are seeded from. */
   function decoded(table: Utf8Table) {
