@@ -1,17 +1,18 @@
-import { fmix64, fnvBytes, fnvInit, type Hash64 } from "../splits/hash64.js";
+import { hashUtf8 } from "./utf8-hash.js";
 
 const encoder = new TextEncoder();
+const TWO_32 = 2 ** 32;
 
 /**
- * HyperLogLog distinct-count sketch (Flajolet et al. 2007) over the 64-bit split hash of
- * each value's UTF-8 bytes. 2^precision one-byte registers; the standard error is
- * 1.04 / sqrt(2^precision), 0.81% at the default precision 14 (16 KiB). With a 64-bit hash
- * no large-range correction is needed; small cardinalities use linear counting.
+ * HyperLogLog distinct-count sketch (Flajolet et al. 2007) over the 32-bit {@link hashUtf8}
+ * of each value's UTF-8 bytes: the hash the string sketches compute once per value anyway.
+ * 2^precision one-byte registers; the standard error is 1.04 / sqrt(2^precision), 0.81% at
+ * the default precision 14 (16 KiB). Small cardinalities use linear counting, and estimates
+ * past 2^32 / 30 the paper's large-range correction for a 32-bit hash.
  */
 export class HyperLogLog {
   private readonly registers: Uint8Array;
   private readonly precision: number;
-  private readonly scratch: Hash64 = fnvInit();
 
   constructor(precision = 14) {
     if (!Number.isInteger(precision) || precision < 4 || precision > 18) {
@@ -23,12 +24,7 @@ export class HyperLogLog {
 
   /** Adds the value whose UTF-8 bytes are bytes[start, end). */
   addUtf8(bytes: Uint8Array, start: number, end: number): void {
-    const h = this.scratch;
-    h.hi = 0xcbf29ce4;
-    h.lo = 0x84222325;
-    fnvBytes(h, bytes, start, end);
-    fmix64(h);
-    this.addHash(h.hi, h.lo);
+    this.addHash(hashUtf8(bytes, start, end));
   }
 
   /** Adds a JS string (hashed as UTF-8, like {@link addUtf8}). */
@@ -37,16 +33,13 @@ export class HyperLogLog {
     this.addUtf8(bytes, 0, bytes.length);
   }
 
-  /** Adds a 64-bit hash given as unsigned 32-bit halves. */
-  addHash(hi: number, lo: number): void {
+  /** Adds a value by its {@link hashUtf8} (for callers that already computed it). */
+  addHash(hash: number): void {
     const p = this.precision;
-    const index = hi >>> (32 - p);
-    // Rank = 1 + leading zeros of the remaining 64 - p bits.
-    const rest = (hi << p) >>> 0;
-    let rank: number;
-    if (rest !== 0) rank = Math.clz32(rest) + 1;
-    else if (lo !== 0) rank = 32 - p + Math.clz32(lo) + 1;
-    else rank = 64 - p + 1;
+    const index = hash >>> (32 - p);
+    // Rank = 1 + leading zeros of the remaining 32 - p bits.
+    const rest = (hash << p) >>> 0;
+    const rank = rest === 0 ? 32 - p + 1 : Math.clz32(rest) + 1;
     if (rank > this.registers[index]) this.registers[index] = rank;
   }
 
@@ -63,6 +56,7 @@ export class HyperLogLog {
     const alpha = 0.7213 / (1 + 1.079 / m);
     const raw = (alpha * m * m) / sum;
     if (raw <= 2.5 * m && zeros > 0) return m * Math.log(m / zeros);
+    if (raw > TWO_32 / 30) return -TWO_32 * Math.log(1 - raw / TWO_32);
     return raw;
   }
 }

@@ -4,6 +4,7 @@ import type { Data } from "apache-arrow";
 import { bitIsSet, nullBitmapOf } from "./arrow-columns.js";
 import { HyperLogLog } from "./hyperloglog.js";
 import { compareFrequencies, type ValueFrequency } from "./space-saving.js";
+import { codePointsOf, hashUtf8 } from "./utf8-hash.js";
 import { Utf8SpaceSaving } from "./utf8-space-saving.js";
 import { Utf8Table } from "./utf8-table.js";
 
@@ -29,8 +30,7 @@ export const DEFAULT_STRING_LIMITS: StringLimits = {
  * while there are at most `exactDistinct` distinct values; past that, the counts are
  * folded into a HyperLogLog (distinct estimate, distinct_exact = false) and a Space-Saving
  * sketch (top values, counts then upper bounds), and the exact counts are dropped. Lengths
- * are in Unicode code points, counted from UTF-8 bytes without decoding: every byte that
- * is not a continuation byte (10xxxxxx) starts a code point.
+ * are in Unicode code points, counted from UTF-8 bytes without decoding.
  *
  * The exact counts are kept by UTF-8 bytes (a {@link Utf8Table}), so a value seen before
  * is counted without decoding it; values are decoded to strings only for the result or
@@ -85,8 +85,7 @@ export class StringAccumulator {
         if (nulls !== undefined && !bitIsSet(nulls, offset + i)) continue;
         const start = offsets[i];
         const end = offsets[i + 1];
-        let chars = 0;
-        for (let b = start; b < end; b++) if ((bytes[b] & 0xc0) !== 0x80) chars++;
+        const chars = codePointsOf(bytes, start, end);
         if (chars < minLength) minLength = chars;
         if (chars > maxLength) maxLength = chars;
         if (this.exact !== undefined) {
@@ -94,8 +93,10 @@ export class StringAccumulator {
           this.exact.set(value, (this.exact.get(value) ?? 0) + 1);
           if (this.exact.size > this.limits.exactDistinct) this.switchToSketches(this.exact);
         } else {
-          this.hll?.addUtf8(bytes, start, end);
-          this.sketch?.add(bytes, start, end);
+          // One hash for both sketches.
+          const h = hashUtf8(bytes, start, end);
+          this.hll?.addHash(h);
+          this.sketch?.addHashed(bytes, start, end, h);
         }
         this.n++;
       }

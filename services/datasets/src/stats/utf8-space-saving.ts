@@ -1,4 +1,5 @@
 import type { ValueFrequency } from "./space-saving.js";
+import { hashUtf8 } from "./utf8-hash.js";
 
 /**
  * {@link SpaceSaving} over UTF-8 byte strings: the same algorithm, heap and tie order (so
@@ -37,13 +38,11 @@ export class Utf8SpaceSaving {
 
   /** Counts bytes[start, end) `count` more times. */
   add(bytes: Uint8Array, start: number, end: number, count = 1): void {
-    let h = 0x811c9dc5;
-    for (let b = start; b < end; b++) h = Math.imul(h ^ bytes[b], 0x01000193);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
+    this.addHashed(bytes, start, end, hashUtf8(bytes, start, end), count);
+  }
+
+  /** {@link add} for a caller that already has the value's {@link hashUtf8}. */
+  addHashed(bytes: Uint8Array, start: number, end: number, h: number, count = 1): void {
     const e = this.find(bytes, start, end, h);
     if (e >= 0) {
       const at = this.positions[e];

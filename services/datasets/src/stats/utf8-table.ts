@@ -1,4 +1,5 @@
 import { isUtf8 } from "node:buffer";
+import { codePointsOf, hashUtf8 } from "./utf8-hash.js";
 
 /**
  * A counting hash set of UTF-8 byte strings: the values are kept as bytes in one arena,
@@ -7,8 +8,8 @@ import { isUtf8 } from "node:buffer";
  *
  * Laid out for the lookup: a slot holds its entry and that entry's hash side by side, and
  * an entry its start and length side by side, so a probe touches one cache line of each
- * (separate arrays per field cost a miss per field on a large table). The hash takes four
- * bytes a step (MurmurHash3's block mix) and counts code points on the way.
+ * (separate arrays per field cost a miss per field on a large table). Values are hashed
+ * with {@link hashUtf8}, four bytes a step.
  */
 export class Utf8Table {
   /** Per slot: entry index + 1 (0 for an empty slot), then the entry's hash. */
@@ -39,38 +40,8 @@ export class Utf8Table {
   /** Counts bytes[start, end) `count` more times; returns the value's length in code points. */
   add(bytes: Uint8Array, start: number, end: number, count = 1): number {
     const length = end - start;
-    let h = 0x811c9dc5 ^ length;
-    // Every byte that is not a continuation byte (10xxxxxx) starts a code point.
-    let chars = 0;
-    let b = start;
-    for (; b + 4 <= end; b += 4) {
-      const x0 = bytes[b];
-      const x1 = bytes[b + 1];
-      const x2 = bytes[b + 2];
-      const x3 = bytes[b + 3];
-      chars +=
-        ((x0 & 0xc0) !== 0x80 ? 1 : 0) +
-        ((x1 & 0xc0) !== 0x80 ? 1 : 0) +
-        ((x2 & 0xc0) !== 0x80 ? 1 : 0) +
-        ((x3 & 0xc0) !== 0x80 ? 1 : 0);
-      let k = x0 | (x1 << 8) | (x2 << 16) | (x3 << 24);
-      k = Math.imul(k, 0xcc9e2d51);
-      k = (k << 15) | (k >>> 17);
-      h ^= Math.imul(k, 0x1b873593);
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-    }
-    for (; b < end; b++) {
-      const x = bytes[b];
-      if ((x & 0xc0) !== 0x80) chars++;
-      h = Math.imul(h ^ x, 0x01000193);
-    }
-    // fmix32: spreads every input bit over the low bits that pick the slot.
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
+    const chars = codePointsOf(bytes, start, end);
+    const h = hashUtf8(bytes, start, end);
     const slots = this.slots;
     const mask = this.mask;
     const spans = this.spans;
