@@ -133,6 +133,7 @@ async function storeVersion(
   // Three readers of the finished file at once: the worker's histogram pass, the split
   // counts and the blob store's hash (both on this thread), so the hash is off the critical
   // path. Storing the blob before the statistics are known costs a release if they fail.
+  // The file is adopted, not copied, where the store can (the local store links it in place).
   const [statsResult, splitsResult, putResult] = await Promise.allSettled([
     concurrentStats.finish(ingested.arrowPath, ingested.schema, signal),
     split === undefined

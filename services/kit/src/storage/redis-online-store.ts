@@ -73,12 +73,13 @@ return out
  * A write sends one Lua script per record (the newest-wins check-and-set, atomic per record),
  * all of them in one pipeline (one per 1000 records). A read is one round trip however many
  * entities and groups it asks for: one HMGET per distinct entity key, covering the time and
- * value fields of every group read of it, all run by one read-only script call. One command
- * instead of a pipeline of them cuts the client's CPU per read by about a third (ioredis
- * builds, writes and settles every command of a pipeline on its own). The script names every hash in its
- * KEYS; on Redis Cluster, where a script may touch one slot only, such a read would be one
- * call per slot. Reads of one entity are a plain HMGET; reads of over 1000 entities, or of an
- * entity with more fields than a script call can pass, go back to the pipeline.
+ * value fields of every group read of it, all run by one script call that only reads. One
+ * command instead of a pipeline of them cuts the client's CPU per read by about a third
+ * (ioredis builds, writes and settles every command of a pipeline on its own). The script
+ * names every hash in its KEYS; on Redis Cluster, where a script may touch one slot only,
+ * such a read would be one call per slot. Reads of one entity are a plain HMGET; reads of
+ * over 1000 entities, or of an entity with more fields than a script call can pass, go back
+ * to the pipeline.
  */
 export class RedisOnlineStore implements OnlineStore {
   readonly #redis: Redis;
@@ -156,8 +157,8 @@ export class RedisOnlineStore implements OnlineStore {
 
   /**
    * The fields of each entity, in the entities' order: one HMGET alone, else one script call
-   * (one command and one reply for the whole read), else (an entity with more fields than a
-   * script can pass on) one pipeline of HMGETs.
+   * (one command and one reply for the whole read), else (too many entities, or an entity
+   * with more fields than a script can pass on) one pipeline of HMGETs.
    */
   async #fetch(
     entities: ReadonlyMap<string, { readonly lists: ReadonlyArray<readonly string[]> }>,
