@@ -33,7 +33,6 @@ export interface TestDatasets {
 export function createTestDatasets(
   deps: Omit<DatasetsDeps, "lineage"> & { readonly lineage?: DatasetsDeps["lineage"] },
 ): TestDatasets {
-  // Without a registry behind it, no model version was trained on any dataset.
   const service = new DatasetsService({ lineage: { versionsUsingDataset: async () => [] }, ...deps });
   const running = new Set<Promise<unknown>>();
   const track: Interceptor = (next) => (req) => {

@@ -38,20 +38,29 @@ const fastRetry = { maxAttempts: 10, initialBackoffMs: 50, maxBackoffMs: 200 };
 // Lets grpc-js reconnect quickly after a refused connection.
 const fastReconnect = { "grpc.initial_reconnect_backoff_ms": 50, "grpc.max_reconnect_backoff_ms": 100 };
 
+/**
+ * A server whose `echo` answers UNAVAILABLE twice before succeeding and whose `echoNoRetry`
+ * (a method with side effects) always does; `attempts` counts the calls each received.
+ */
+async function serveWarmingUp() {
+  const attempts = { echo: 0, echoNoRetry: 0 };
+  const { port } = await serve({
+    echo(req) {
+      attempts.echo++;
+      if (attempts.echo < 3) throw new ConnectError("warming up", Code.Unavailable);
+      return { text: req.text };
+    },
+    echoNoRetry() {
+      attempts.echoNoRetry++;
+      throw new ConnectError("warming up", Code.Unavailable);
+    },
+  });
+  return { port, attempts };
+}
+
 describe("createGrpcTransport retries", () => {
   it("retries an idempotent unary call on UNAVAILABLE, but never a method with side effects", async () => {
-    const attempts = { echo: 0, echoNoRetry: 0 };
-    const { port } = await serve({
-      echo(req) {
-        attempts.echo++;
-        if (attempts.echo < 3) throw new ConnectError("warming up", Code.Unavailable);
-        return { text: req.text };
-      },
-      echoNoRetry() {
-        attempts.echoNoRetry++;
-        throw new ConnectError("warming up", Code.Unavailable);
-      },
-    });
+    const { port, attempts } = await serveWarmingUp();
     const transport = createGrpcTransport({ address: `127.0.0.1:${port}`, retry: fastRetry });
     cleanups.push(() => transport.close());
     const client = createClient(EchoService, transport);
@@ -64,18 +73,7 @@ describe("createGrpcTransport retries", () => {
   });
 
   it("retries a forwarded (unaryBytes) call the same way: idempotent methods only", async () => {
-    const attempts = { echo: 0, echoNoRetry: 0 };
-    const { port } = await serve({
-      echo(req) {
-        attempts.echo++;
-        if (attempts.echo < 3) throw new ConnectError("warming up", Code.Unavailable);
-        return { text: req.text };
-      },
-      echoNoRetry() {
-        attempts.echoNoRetry++;
-        throw new ConnectError("warming up", Code.Unavailable);
-      },
-    });
+    const { port, attempts } = await serveWarmingUp();
     const transport = createGrpcTransport({ address: `127.0.0.1:${port}`, retry: fastRetry });
     cleanups.push(() => transport.close());
     const request = toBinary(EchoRequestSchema, create(EchoRequestSchema, { text: "x" }));
