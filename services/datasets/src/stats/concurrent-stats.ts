@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { builtWorkerExecArgv } from "@seam/kit/workers";
+import { startWorker } from "@seam/kit/workers";
 import {
   type ColumnStats,
   ColumnStatsSchema,
@@ -92,7 +91,7 @@ export class ConcurrentStats {
   }
 
   private thread(url: URL, data: StatsWorkerData): Backend {
-    const worker = new Worker(url, { workerData: data, execArgv: builtWorkerExecArgv() });
+    const worker = startWorker(url, { workerData: data });
     worker.on("message", (message: FromStatsWorker) => this.receive(message));
     worker.on("error", (err) =>
       this.fail(new StatsWorkerFailed(`statistics worker crashed: ${err.message}`)),

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { builtWorkerExecArgv } from "./exec-argv.js";
+import { builtWorkerExecArgv, startWorker } from "./exec-argv.js";
 
 describe("builtWorkerExecArgv", () => {
   it("drops every form of --conditions and keeps the other flags", () => {
@@ -37,5 +37,38 @@ describe("builtWorkerExecArgv", () => {
     });
     await expect(new Promise((resolve) => worker.once("message", resolve))).resolves.toBe("up");
     await worker.terminate();
+  });
+});
+
+describe("startWorker", () => {
+  const echo = "require('node:worker_threads').parentPort.postMessage(process.execArgv)";
+  const firstMessage = (worker: Worker) => new Promise((resolve) => worker.once("message", resolve));
+
+  it("starts without the flags Node refuses in a worker, whatever they are, and keeps the rest", async () => {
+    // None of these is in builtWorkerExecArgv's list; Node refuses each in a Worker.
+    const parent = [
+      "--trace-gc",
+      "--stack-trace-limit=50",
+      "--abort-on-uncaught-exception",
+      "--enable-source-maps",
+      "--perf-basic-prof",
+    ];
+    expect(() => new Worker(echo, { eval: true, execArgv: builtWorkerExecArgv(parent) })).toThrow(
+      /invalid execArgv flags/,
+    );
+    const worker = startWorker(echo, { eval: true }, parent);
+    await expect(firstMessage(worker)).resolves.toEqual(["--enable-source-maps"]);
+    await worker.terminate();
+    // Learned once: the next worker starts on the kept flags straight away.
+    const next = startWorker(echo, { eval: true }, parent);
+    await expect(firstMessage(next)).resolves.toEqual(["--enable-source-maps"]);
+    await next.terminate();
+  });
+
+  it("still throws errors that are not about refused flags", () => {
+    // A bare file name is neither absolute nor ./-relative: Node's ERR_WORKER_PATH.
+    expect(() => startWorker("worker-entry.js", {}, ["--trace-gc"])).toThrow(
+      expect.objectContaining({ code: "ERR_WORKER_PATH" }),
+    );
   });
 });

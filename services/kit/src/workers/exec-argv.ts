@@ -1,3 +1,5 @@
+import { Worker, type WorkerOptions } from "node:worker_threads";
+
 /**
  * The parent's flags a worker thread can take: minus `--conditions`, since a compiled
  * worker entry must resolve the workspace packages to their dist/ even under a parent
@@ -34,4 +36,46 @@ const PROCESS_ONLY = [
 function isProcessOnlyFlag(arg: string): boolean {
   const name = (arg.split("=", 1)[0] as string).replaceAll("_", "-");
   return PROCESS_ONLY.includes(name);
+}
+
+/** Flags a Worker was refused with in this process, as Node named them. */
+const refusedFlags = new Set<string>();
+
+const INVALID_EXEC_ARGV = "ERR_WORKER_INVALID_EXEC_ARGV";
+
+/**
+ * Starts a worker thread on the parent's flags ({@link builtWorkerExecArgv} of `argv`).
+ * Node refuses every V8 flag and more in a Worker's `execArgv` (`--trace-gc`,
+ * `--stack-trace-limit=50`, `--abort-on-uncaught-exception`, `--perf-basic-prof` …), a
+ * set that no list here can keep up with; so when it refuses some, naming them, the
+ * worker starts without them, and later workers of the process leave them out at once.
+ * The flags still apply to the process, as the heap limits do.
+ */
+export function startWorker(
+  entry: URL | string,
+  options: Omit<WorkerOptions, "execArgv"> = {},
+  argv: readonly string[] = process.execArgv,
+): Worker {
+  const wanted = builtWorkerExecArgv(argv);
+  for (;;) {
+    const execArgv = wanted.filter((arg) => !refusedFlags.has(arg));
+    try {
+      return new Worker(entry, { ...options, execArgv });
+    } catch (err) {
+      // Each retry drops at least one more flag, so this ends.
+      const refused = refusedIn(err).filter((flag) => execArgv.includes(flag));
+      if (refused.length === 0) throw err;
+      for (const flag of refused) refusedFlags.add(flag);
+    }
+  }
+}
+
+// Node: "Initiated Worker with invalid execArgv flags: --trace-gc, --stack-trace-limit=5".
+function refusedIn(err: unknown): string[] {
+  if (!(err instanceof Error) || (err as NodeJS.ErrnoException).code !== INVALID_EXEC_ARGV) return [];
+  const list = err.message.split(": ").slice(1).join(": ");
+  return list
+    .split(", ")
+    .map((flag) => flag.trim())
+    .filter((flag) => flag !== "");
 }

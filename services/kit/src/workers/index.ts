@@ -3,4 +3,4 @@
  * parent that runs TypeScript sources (vitest resolves the workspace packages with
  * `--conditions source`).
  */
-export { builtWorkerExecArgv } from "./exec-argv.js";
+export { builtWorkerExecArgv, startWorker } from "./exec-argv.js";

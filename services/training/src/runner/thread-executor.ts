@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
-import { builtWorkerExecArgv } from "@seam/kit/workers";
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "@seam/kit/workers";
 import {
   CancelledError,
   type TrainHooks,
@@ -54,7 +54,7 @@ export class ThreadExecutor implements TrainingExecutor {
 
   private startThread(entry: URL, task: TrainTask, hooks: TrainHooks): TrainingRun {
     const data: TrainWorkerData = { task };
-    const worker = new Worker(entry, { workerData: data, execArgv: builtWorkerExecArgv() });
+    const worker = startWorker(entry, { workerData: data });
     this.workers.add(worker);
     let cancelRequested = false;
     const outcome = new Promise<TrainOutcome>((resolve, reject) => {
