@@ -14,7 +14,8 @@ import {
 /** A source of record batches that can be opened more than once (each call starts over). */
 export type BatchSource = () => AsyncIterable<RecordBatch>;
 
-function matches(type: DataType, expected: ColumnType): boolean {
+/** Whether stored Arrow data of `type` is what a schema column of type `expected` is stored as. */
+export function matchesColumnType(type: DataType, expected: ColumnType): boolean {
   switch (expected) {
     case ColumnType.INT64:
       return type.typeId === Type.Int && (type as Int64).bitWidth === 64 && (type as Int64).isSigned;
@@ -39,7 +40,7 @@ export function columnData(batch: RecordBatch, name: string, expected: ColumnTyp
   const index = batch.schema.fields.findIndex((f) => f.name === name);
   const data = index < 0 ? undefined : batch.data.children[index];
   if (data === undefined) throw new DataLossError(`stored data has no column "${name}"`);
-  if (!matches(data.type, expected)) {
+  if (!matchesColumnType(data.type, expected)) {
     throw new DataLossError(
       `stored column "${name}" is ${String(data.type)}, expected ${ColumnType[expected]}`,
     );

@@ -13,6 +13,7 @@ import {
 import type { Data, RecordBatch } from "apache-arrow";
 import { type BatchSource, bitIsSet, columnData, int32PairsOf, nullBitmapOf } from "./arrow-columns.js";
 import { NumericAccumulator } from "./numeric.js";
+import { readNumericColumns, UnsupportedLayout } from "./numeric-columns-file.js";
 import { DEFAULT_STRING_LIMITS, StringAccumulator, type StringLimits } from "./string-stats.js";
 
 /** Options of {@link computeStats}. */
@@ -150,6 +151,30 @@ export class StatsCollector {
   addToHistogram(batch: RecordBatch): void {
     for (const { column, acc } of this.histogrammed())
       acc.addToHistogram(columnData(batch, column.name, column.type), this.bins);
+  }
+
+  /**
+   * Pass 2 over the stream file at `path`, reading only the numeric columns' buffers (see
+   * {@link readNumericColumns}): the same counts as {@link addToHistogram} on each of its
+   * batches. On UnsupportedLayout (a file that reader leaves to apache-arrow) the counts
+   * are cleared, so pass 2 can start over with `addToHistogram`.
+   */
+  async addFileToHistogram(path: string): Promise<void> {
+    const targets = this.histogrammed();
+    const wanted = targets.map(({ column }) => ({
+      name: column.name,
+      type: column.type as ColumnType.INT64 | ColumnType.FLOAT64,
+    }));
+    try {
+      for await (const batch of readNumericColumns(path, wanted)) {
+        batch.columns.forEach((column, i) => {
+          targets[i]?.acc.addStoredToHistogram(column, batch.length, this.bins);
+        });
+      }
+    } catch (err) {
+      if (err instanceof UnsupportedLayout) for (const { acc } of targets) acc.clearHistogram();
+      throw err;
+    }
   }
 
   /** The statistics, in schema order; call after both passes. */

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type NumericStats, NumericStatsSchema } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { type Data, Type } from "apache-arrow";
 import { bitIsSet, int32PairsOf, nullBitmapOf } from "./arrow-columns.js";
+import type { StoredNumericColumn } from "./numeric-columns-file.js";
 
 const TWO_32 = 4294967296;
 
@@ -11,9 +12,13 @@ const TWO_32 = 4294967296;
  */
 function doublesOf(data: Data): Float64Array {
   if (data.typeId === Type.Float) return (data.values as Float64Array).subarray(0, data.length);
-  const pairs = int32PairsOf(data);
-  const out = new Float64Array(data.length);
-  for (let i = 0; i < out.length; i++) out[i] = pairs[2 * i + 1] * TWO_32 + (pairs[2 * i] >>> 0);
+  return doublesOfInt64(int32PairsOf(data), data.length);
+}
+
+/** int64 values given as little-endian int32 halves, as doubles. */
+function doublesOfInt64(pairs: Int32Array, length: number): Float64Array {
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) out[i] = pairs[2 * i + 1] * TWO_32 + (pairs[2 * i] >>> 0);
   return out;
 }
 
@@ -78,6 +83,38 @@ export class NumericAccumulator {
   /** Pass 2 over one batch's data; `bins` must be the same on every call. */
   addToHistogram(data: Data, bins: number): void {
     if (this.n === 0) return;
+    this.binValues(doublesOf(data), nullBitmapOf(data), data.offset, bins);
+  }
+
+  /**
+   * Pass 2 over one batch's column as stored in the file (see readNumericColumns): the
+   * same as {@link addToHistogram} on that batch's Data.
+   */
+  addStoredToHistogram(column: StoredNumericColumn, length: number, bins: number): void {
+    if (this.n === 0) return;
+    const nulls = column.nullCount > 0 ? column.validity : undefined;
+    if (column.values instanceof Float64Array) this.binValues(column.values, nulls, 0, bins);
+    else this.binInt64(column.values, length, nulls, bins);
+  }
+
+  /** {@link binValues} over int64 values as int32 halves, converting each in place of an array. */
+  private binInt64(pairs: Int32Array, length: number, nulls: Uint8Array | undefined, bins: number): void {
+    const { counts, last, lowHalf, scale } = this.bins(bins);
+    for (let i = 0; i < length; i++) {
+      if (nulls !== undefined && !bitIsSet(nulls, i)) continue;
+      const x = pairs[2 * i + 1] * TWO_32 + (pairs[2 * i] >>> 0);
+      const bin = Math.floor((x / 2 - lowHalf) * scale);
+      counts[Math.min(last, Math.max(0, bin))]++;
+    }
+  }
+
+  /** Forgets pass 2's counts, to run it again. */
+  clearHistogram(): void {
+    this.counts = undefined;
+  }
+
+  /** The histogram's counts (made on first use) and what places a value in a bin. */
+  private bins(bins: number): { counts: Float64Array; last: number; lowHalf: number; scale: number } {
     this.counts ??= new Float64Array(this.min === this.max ? 1 : bins);
     const counts = this.counts;
     const last = counts.length - 1;
@@ -85,9 +122,11 @@ export class NumericAccumulator {
     // of a value is the same as with (x - min) / (max - min).
     const lowHalf = this.min / 2;
     const scale = last === 0 ? 0 : counts.length / (this.max / 2 - lowHalf);
-    const values = doublesOf(data);
-    const nulls = nullBitmapOf(data);
-    const offset = data.offset;
+    return { counts, last, lowHalf, scale };
+  }
+
+  private binValues(values: Float64Array, nulls: Uint8Array | undefined, offset: number, bins: number): void {
+    const { counts, last, lowHalf, scale } = this.bins(bins);
     for (let i = 0; i < values.length; i++) {
       if (nulls !== undefined && !bitIsSet(nulls, offset + i)) continue;
       const x = values[i];

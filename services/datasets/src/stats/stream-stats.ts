@@ -8,6 +8,7 @@ import {
 import { RecordBatchReader } from "apache-arrow";
 import { openArrowFile } from "./arrow-file.js";
 import { computeStats, StatsCollector, type StatsOptions } from "./compute-stats.js";
+import { UnsupportedLayout } from "./numeric-columns-file.js";
 
 /**
  * The protocol between {@link ConcurrentStats} (main thread) and the statistics worker;
@@ -78,7 +79,13 @@ export class StreamStats {
       return computeStats(batches, schema, this.options);
     }
     if (collector.needsHistogram) {
-      for await (const batch of batches()) collector.addToHistogram(batch);
+      try {
+        // Only the numeric columns' bytes: most of a file is strings.
+        await collector.addFileToHistogram(path);
+      } catch (err) {
+        if (!(err instanceof UnsupportedLayout)) throw err;
+        for await (const batch of batches()) collector.addToHistogram(batch);
+      }
     }
     return collector.result();
   }
