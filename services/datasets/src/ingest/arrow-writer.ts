@@ -55,7 +55,11 @@ export interface BatchObserver {
    * A late null only rewrites the schema message's nullability and calls nothing.
    */
   start(schema: Schema, schemaMessage: Uint8Array): void;
-  /** The IPC message bytes (metadata and body) of one record batch, in stream order. */
+  /**
+   * The IPC message bytes (metadata and body) of one record batch, in stream order, once
+   * the file has them: from then on they are the observer's (it may transfer their buffer
+   * to a worker instead of copying them).
+   */
   batch(message: Uint8Array): void;
   /** Backpressure: when it returns a promise, the writer waits for it between input chunks. */
   ready(): Promise<void> | undefined;
@@ -108,11 +112,11 @@ export class ArrowFileWriter {
     return new ArrowFileWriter(stream, toArrowSchema(columns), observer, columns);
   }
 
-  private push(buf: Buffer): void {
+  private push(buf: Buffer, written?: (err?: Error | null) => void): void {
     if (this.failure) throw this.failure;
     this.hash.update(buf);
     this.bytes += buf.length;
-    this.stream.write(buf);
+    this.stream.write(buf, written);
   }
 
   /** Writes one record batch made of `children` (one Data per column, `length` rows). */
@@ -120,8 +124,18 @@ export class ArrowFileWriter {
     const data = makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children });
     this.writer.write(new RecordBatch(this.schema, data));
     const message = this.writer.take();
-    this.push(message);
-    this.observer?.batch(message);
+    const observer = this.observer;
+    // Handed over once written, so the observer can take the bytes without a copy. Write
+    // callbacks come in order, and all before the stream closes: an aborted stream's come
+    // before the next stream's start.
+    this.push(
+      message,
+      observer === undefined
+        ? undefined
+        : (err) => {
+            if (err == null) observer.batch(message);
+          },
+    );
   }
 
   /** Resolves when the file stream and the observer can take more (call between input chunks). */

@@ -46,8 +46,8 @@ class StatsWorkerFailed extends Error {
 
 /**
  * Computes the statistics of a canonical stream while ingest writes it: an ingest
- * `observer` (start / batch / ready) that posts each record batch, with the schema
- * message in front, to a worker thread running pass 1; `finish(path)` runs the histogram
+ * `observer` (start / batch / ready) that moves each record batch message, once written,
+ * to a worker thread running pass 1; `finish(path)` runs the histogram
  * pass there over the finished file and returns the ColumnStats, identical to
  * computeStats over that file. Ingest waits (`ready`) while more than `maxInFlightBytes`
  * are posted and not yet processed, so memory stays bounded when the worker lags.
@@ -56,7 +56,6 @@ class StatsWorkerFailed extends Error {
  * terminates the worker; call it on every path (it is idempotent).
  */
 export class ConcurrentStats {
-  private header: Uint8Array = new Uint8Array(0);
   private inFlight = 0;
   private failure: Error | undefined;
   private waiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
@@ -151,19 +150,27 @@ export class ConcurrentStats {
   /** Observer: a stream starts (again). */
   start(schema: Schema, schemaMessage: Uint8Array): void {
     if (this.failure !== undefined || this.closed !== undefined) return;
-    this.header = Uint8Array.from(schemaMessage);
-    this.backend.post({ type: "start", schema: toBinary(SchemaSchema, schema) });
+    this.backend.post({
+      type: "start",
+      schema: toBinary(SchemaSchema, schema),
+      schemaMessage: Uint8Array.from(schemaMessage),
+    });
   }
 
-  /** Observer: one record batch message, posted with the schema message in front. */
+  /**
+   * Observer: one record batch message, ours from now on. Its memory moves to the worker
+   * when the message has it to itself (a batch's message does); a view into shared
+   * memory (Node's small-Buffer pool) is copied instead.
+   */
   batch(message: Uint8Array): void {
     // Failures surface in ready() and finish(): throwing here would be taken for bad input.
     if (this.failure !== undefined || this.closed !== undefined) return;
-    const stream = new Uint8Array(this.header.byteLength + message.byteLength);
-    stream.set(this.header, 0);
-    stream.set(message, this.header.byteLength);
-    this.inFlight += stream.byteLength;
-    this.backend.post({ type: "batch", stream }, [stream.buffer]);
+    const owned =
+      message.byteOffset === 0 && message.byteLength === message.buffer.byteLength
+        ? message
+        : Uint8Array.from(message);
+    this.inFlight += owned.byteLength;
+    this.backend.post({ type: "batch", message: owned }, [owned.buffer as ArrayBuffer]);
   }
 
   /** Observer: resolves once the worker has caught up below the in-flight bound. */

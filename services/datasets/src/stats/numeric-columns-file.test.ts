@@ -171,8 +171,10 @@ describe("the histogram pass over a file", () => {
     await writeFile(path, ipcStreamOf([batch]));
     const schema = schemaOf([["x", ColumnType.FLOAT64]]);
     const stream = new StreamStats({ histogramBins: 3 });
-    stream.start(schema);
-    stream.add(ipcStreamOf([batch]));
+    const bytes = ipcStreamOf([batch]);
+    const schemaMessageLength = 8 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(4, true);
+    stream.start(schema, bytes.subarray(0, schemaMessageLength));
+    stream.add(bytes.subarray(schemaMessageLength));
     const stats = await stream.finish(path, schema);
     const x = stats[0]?.kind;
     expect(x?.case === "numeric" && x.value.histogram?.counts).toEqual([3n, 0n, 1n]);

@@ -14,17 +14,17 @@ import { UnsupportedLayout } from "./numeric-columns-file.js";
  * The protocol between {@link ConcurrentStats} (main thread) and the statistics worker;
  * {@link statsHandler} is the worker's side, also run in-process when there is no worker.
  *
- * - `start`: a canonical stream starts (again): its schema (SchemaSchema binary); batches
- *   seen before are forgotten (inference ran a second pass).
- * - `batch`: one IPC stream made of the schema message and one record batch message; the
+ * - `start`: a canonical stream starts (again): its schema (SchemaSchema binary) and IPC
+ *   schema message; batches seen before are forgotten (inference ran a second pass).
+ * - `batch`: one record batch message of that stream (usually transferred, not copied); the
  *   worker answers `ack` with its `bytes` once the batch is in the statistics (backpressure).
  * - `finish`: the stream is complete at `path`, with the final `schema`; the worker runs the
  *   histogram pass over the file and answers `result` (ColumnStats binaries, schema order).
  * - `error`: pass 1 or 2 failed; the worker ignores every later message.
  */
 export type ToStatsWorker =
-  | { readonly type: "start"; readonly schema: Uint8Array }
-  | { readonly type: "batch"; readonly stream: Uint8Array }
+  | { readonly type: "start"; readonly schema: Uint8Array; readonly schemaMessage: Uint8Array }
+  | { readonly type: "batch"; readonly message: Uint8Array }
   | { readonly type: "finish"; readonly path: string; readonly schema: Uint8Array };
 
 export type FromStatsWorker =
@@ -56,19 +56,22 @@ function sameColumns(a: Schema, b: Schema): boolean {
 export class StreamStats {
   private collector: StatsCollector | undefined;
   private schema: Schema | undefined;
+  private schemaMessage: Uint8Array = new Uint8Array(0);
 
   constructor(private readonly options: StatsOptions) {}
 
-  start(schema: Schema): void {
+  /** A stream starts: its schema and its IPC schema message. */
+  start(schema: Schema, schemaMessage: Uint8Array): void {
     this.collector = new StatsCollector(schema, this.options);
     this.schema = schema;
+    this.schemaMessage = schemaMessage;
   }
 
-  /** Pass 1 over the batches of one IPC stream (schema message, then batch messages). */
-  add(stream: Uint8Array): void {
+  /** Pass 1 over one record batch message of the stream (read in place, not copied). */
+  add(message: Uint8Array): void {
     const collector = this.collector;
     if (collector === undefined) throw new Error("a record batch arrived before its stream started");
-    for (const batch of RecordBatchReader.from(stream)) collector.add(batch);
+    for (const batch of RecordBatchReader.from([this.schemaMessage, message])) collector.add(batch);
   }
 
   /** Pass 2 over the finished stream file, then the statistics in schema order. */
@@ -116,11 +119,11 @@ export function statsHandler(
     try {
       switch (message.type) {
         case "start":
-          stats.start(fromBinary(SchemaSchema, message.schema));
+          stats.start(fromBinary(SchemaSchema, message.schema), message.schemaMessage);
           return;
         case "batch":
-          stats.add(message.stream);
-          reply({ type: "ack", bytes: message.stream.byteLength });
+          stats.add(message.message);
+          reply({ type: "ack", bytes: message.message.byteLength });
           return;
         case "finish":
           stats
