@@ -11,12 +11,13 @@ import {
   ColumnType,
   float64,
   int64,
+  ipcStreamOf,
   schemaOf,
   sourceOf,
   timestampMs,
   utf8,
 } from "../stats/test-support.js";
-import { type IpcChunk, readArrow, readRows } from "./index.js";
+import { type IpcChunk, planRead, readArrow, readRows, selectRows } from "./index.js";
 
 const schema = schemaOf([
   ["id", ColumnType.INT64],
@@ -99,6 +100,26 @@ describe("readArrow", () => {
     const batches = parse(chunks);
     expect(batches.map((b) => b.numRows)).toEqual([5, 5, 2]);
     expect(rowsOf(batches)).toEqual(allRows);
+  });
+
+  it("passes a whole input batch that is an output batch through as it is, and gathers the rest", async () => {
+    const plan = planRead(schema, { batchRows: 4 });
+    const out: RecordBatch[] = [];
+    for await (const batch of selectRows(source, plan)) out.push(batch);
+    expect(out.map((b) => b.numRows)).toEqual([4, 4, 4]);
+    // Batch 1 is input batch 0 unchanged; batches 2 and 3 span inputs 1 and 2 and are copies.
+    const passedOn = (b: RecordBatch | undefined, i: RecordBatch | undefined) =>
+      b?.data.children.every((child, c) => child === i?.data.children[c]);
+    expect(passedOn(out[0], input[0])).toBe(true);
+    expect(passedOn(out[1], input[1])).toBe(false);
+    expect(rowsOf(out)).toEqual(allRows);
+  });
+
+  it("reads a canonical stream in full as that very stream, byte for byte", async () => {
+    const stored = ipcStreamOf([makeInput([0, 1, 2, 3]), makeInput([4, 5, 6, 7]), makeInput([8, 9, 10])]);
+    const chunks = await collect(readArrow(sourceOf(batchesOfIpc(stored)), schema, { batchRows: 4 }));
+    expect(chunks.map((c) => c.rows)).toEqual([4, 4, 3]);
+    expect(Buffer.concat(chunks.map((c) => c.ipc))).toEqual(Buffer.from(stored));
   });
 
   it("reads sliced input batches (non-zero data offsets, nulls on both sides of the cut)", async () => {

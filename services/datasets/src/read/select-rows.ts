@@ -113,6 +113,9 @@ function indexesOf(mask: Uint8Array): Int32Array {
 interface Pending {
   /** Projected column data of one input batch, in plan order. */
   readonly data: readonly Data[];
+  /** Rows of the input batch. */
+  readonly length: number;
+  /** The batch's rows still to return (increasing indexes). */
   rows: Int32Array;
 }
 
@@ -131,6 +134,21 @@ export async function* selectRows(source: BatchSource, plan: ReadPlan): AsyncGen
   let pendingRows = 0;
 
   const take = (length: number): RecordBatch => {
+    const head = pending[0] as Pending;
+    const children =
+      head.rows.length === length && head.rows.length === head.length
+        ? passThrough(pending.shift() as Pending)
+        : gather(length);
+    pendingRows -= length;
+    const struct = makeData({ type: new Struct(plan.arrowSchema.fields), length, nullCount: 0, children });
+    return new RecordBatch(plan.arrowSchema, struct);
+  };
+
+  // A whole input batch that becomes one output batch is passed on as stored: the rows of
+  // a batch are increasing indexes into it, so as many rows as it has are all of them.
+  const passThrough = (batch: Pending): Data[] => [...batch.data];
+
+  const gather = (length: number): Data[] => {
     const parts: RowsOf[][] = plan.columns.map(() => []);
     let need = length;
     while (need > 0) {
@@ -143,12 +161,9 @@ export async function* selectRows(source: BatchSource, plan: ReadPlan): AsyncGen
       if (rows === head.rows) pending.shift();
       else head.rows = head.rows.subarray(rows.length);
     }
-    pendingRows -= length;
-    const children = plan.columns.map((column, c) =>
+    return plan.columns.map((column, c) =>
       gatherColumn(column.type, plan.arrowSchema.fields[c].type, parts[c], length),
     );
-    const struct = makeData({ type: new Struct(plan.arrowSchema.fields), length, nullCount: 0, children });
-    return new RecordBatch(plan.arrowSchema, struct);
   };
 
   for await (const batch of source()) {
@@ -170,7 +185,7 @@ export async function* selectRows(source: BatchSource, plan: ReadPlan): AsyncGen
     if (rows.length > remaining) rows = rows.subarray(0, remaining);
     remaining -= rows.length;
     if (rows.length > 0) {
-      pending.push({ data: plan.columns.map((c) => columnData(batch, c.name, c.type)), rows });
+      pending.push({ data: plan.columns.map((c) => columnData(batch, c.name, c.type)), length: n, rows });
       pendingRows += rows.length;
     }
     while (pendingRows >= plan.batchRows) yield take(plan.batchRows);
