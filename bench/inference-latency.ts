@@ -26,11 +26,15 @@
  *
  * Every path runs closed-loop at concurrency 1 and 64 (each client sends its next request
  * when the last one is answered; all on one channel), BENCH_WARMUP requests (default 300)
- * unmeasured, then BENCH_REQUESTS (default 3000) timed one by one. Interleaved per protocol
- * form and concurrency (echo; kit floor, batching off, batching on, each by the bare client
- * then the Connect client), so drifting load touches all alike. The CPU time per request of
- * this process (the clients) and of the server's process (/proc/<pid>/stat) is printed too:
- * on 2 cores, which side saturates first is what caps requests/s at concurrency 64. Predict's own queue_micros, compute_micros and batch_size are averaged too.
+ * unmeasured, then BENCH_REQUESTS (default 3000) timed one by one, in BENCH_ROUNDS rounds
+ * (default 6; at concurrency 64 fewer, so that no round is under 1500 calls): per protocol
+ * form and concurrency, every path in turn (echo; kit floor, batching off, batching on,
+ * each by the bare client then the Connect client) measures its share, and each path's
+ * rounds are pooled. Drifting load then touches all alike: whole phases of the same echo
+ * were seen 2x apart within one run. The CPU time per request of this process (the
+ * clients) and of the server's process (/proc/<pid>/stat) is printed too: on 2 cores,
+ * which side saturates first is what caps requests/s at concurrency 64. Predict's own
+ * queue_micros, compute_micros and batch_size are averaged too.
  * Last, one 1024-row Predict at a time (BENCH_BIG_REQUESTS, default 200, after 20 warm-up),
  * raw bytes and float_values, rows/s next to the raw session's at batch 1024. The RESULT is the
  * raw form's: protobuf-es encodes 20 480 packed floats in about 10 ms on this client (timed
@@ -79,6 +83,12 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 300);
 const BIG_REQUESTS = Number(process.env.BENCH_BIG_REQUESTS ?? 200);
 const BIG_WARMUP = 20;
+/** Rounds each one-row path is measured in, interleaved with the other paths. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+/** Unmeasured calls at the start of every round (the connection is warm by then). */
+const ROUND_WARMUP = 50;
+/** Fewest timed calls in a round at concurrency 64 (fewer rounds there, if need be). */
+const MIN_ROUND_CALLS = 1500;
 const SERVER_CPU_PROF = process.env.BENCH_SERVER_CPU_PROF;
 const INTRA_OP_THREADS = Number(process.env.INFERENCE_INTRA_OP_THREADS ?? 1);
 const INTER_OP_THREADS = Number(process.env.INFERENCE_INTER_OP_THREADS ?? 1);
@@ -148,18 +158,32 @@ function processCpuMicros(pid: number | undefined): number | undefined {
   }
 }
 
+/** What one timed stretch of calls measured, before percentiles: rounds of a path pool these. */
+interface RawSample {
+  readonly latencies: Float64Array;
+  readonly seconds: number;
+  /** CPU time, in microseconds, of this process and of the server (when known) over the stretch. */
+  readonly clientCpuMicros: number;
+  readonly serverCpuMicros: number | undefined;
+  /** Sums of what Predict reported, over `reported` calls. */
+  readonly reported: number;
+  readonly batchRows: number;
+  readonly queueMicros: number;
+  readonly computeMicros: number;
+}
+
 /**
  * `concurrency` closed-loop clients (each sends its next call when the last returned): `warmup`
  * calls unmeasured, then `count` timed one by one. `call(i)` gets the call's index. The CPU
- * time this process and `serverPid` spend in the timed part is divided by `count`.
+ * time this process and `serverPid` spend in the timed part is recorded too.
  */
-async function closedLoop(
+async function timedCalls(
   concurrency: number,
   warmup: number,
   count: number,
   call: Call,
   serverPid?: number,
-): Promise<Measurement> {
+): Promise<RawSample> {
   const latencies = new Float64Array(count);
   let measured = 0;
   let batchRows = 0;
@@ -194,27 +218,60 @@ async function closedLoop(
   const seconds = await run(warmup, warmup + count, true);
   const clientUsed = process.cpuUsage(clientCpu);
   const serverCpuAfter = processCpuMicros(serverPid);
-  latencies.sort();
-  const at = (q: number): number => latencies[Math.min(count - 1, Math.ceil(q * count) - 1)] ?? 0;
   return {
-    p50: at(0.5),
-    p99: at(0.99),
-    rps: count / seconds,
-    calls: count,
-    clientCpuMicros: (clientUsed.user + clientUsed.system) / count,
+    latencies,
+    seconds,
+    clientCpuMicros: clientUsed.user + clientUsed.system,
     serverCpuMicros:
-      serverCpu === undefined || serverCpuAfter === undefined
-        ? undefined
-        : (serverCpuAfter - serverCpu) / count,
+      serverCpu === undefined || serverCpuAfter === undefined ? undefined : serverCpuAfter - serverCpu,
+    reported,
+    batchRows,
+    queueMicros,
+    computeMicros,
+  };
+}
+
+/** Percentiles, rate and per-call CPU of one or more stretches of the same path, pooled. */
+function summarize(samples: readonly RawSample[]): Measurement {
+  const count = samples.reduce((n, s) => n + s.latencies.length, 0);
+  const latencies = new Float64Array(count);
+  let at = 0;
+  for (const s of samples) {
+    latencies.set(s.latencies, at);
+    at += s.latencies.length;
+  }
+  latencies.sort();
+  const sum = (f: (s: RawSample) => number): number => samples.reduce((n, s) => n + f(s), 0);
+  const quantile = (q: number): number => latencies[Math.min(count - 1, Math.ceil(q * count) - 1)] ?? 0;
+  const reported = sum((s) => s.reported);
+  const serverKnown = samples.every((s) => s.serverCpuMicros !== undefined);
+  return {
+    p50: quantile(0.5),
+    p99: quantile(0.99),
+    rps: count / sum((s) => s.seconds),
+    calls: count,
+    clientCpuMicros: sum((s) => s.clientCpuMicros) / count,
+    serverCpuMicros: serverKnown ? sum((s) => s.serverCpuMicros ?? 0) / count : undefined,
     server:
       reported === 0
         ? undefined
         : {
-            batchRows: batchRows / reported,
-            queueMicros: queueMicros / reported,
-            computeMicros: computeMicros / reported,
+            batchRows: sum((s) => s.batchRows) / reported,
+            queueMicros: sum((s) => s.queueMicros) / reported,
+            computeMicros: sum((s) => s.computeMicros) / reported,
           },
   };
+}
+
+/** {@link timedCalls} once, summarized. */
+async function closedLoop(
+  concurrency: number,
+  warmup: number,
+  count: number,
+  call: Call,
+  serverPid?: number,
+): Promise<Measurement> {
+  return summarize([await timedCalls(concurrency, warmup, count, call, serverPid)]);
 }
 
 /** `rows` rows of FEATURES values in [-2, 2), row-major. */
@@ -545,7 +602,7 @@ async function main(): Promise<void> {
     // --- One row per request: echo, kit floor, batching off, batching on ----------------
     console.log("");
     console.log(
-      `one-row requests: ${REQUESTS} per row after ${WARMUP} warm-up, closed loop, one channel per server`,
+      `one-row requests: ${REQUESTS} per row after ${WARMUP} warm-up, in ${ROUNDS} interleaved rounds, closed loop, one channel per server`,
     );
     type Path = "echo" | "kit_bare" | "kit" | "off_bare" | "off" | "on_bare" | "on";
     type Key = `${Form["key"]}/${number}/${Path}`;
@@ -587,8 +644,20 @@ async function main(): Promise<void> {
         for (const [, , call, pid] of paths) await closedLoop(64, WARMUP, 2000, call, pid);
       }
       for (const c of CONCURRENCIES) {
-        for (const [path, label, call, pid] of paths) {
-          const m = await closedLoop(c, WARMUP, REQUESTS, call, pid);
+        // Short rounds of every path in turn, pooled: drifting load on a shared machine then
+        // weighs on the echo and the service alike instead of on whichever ran during it.
+        const rounds = paths.map((): RawSample[] => []);
+        for (const [, , call, pid] of paths) await timedCalls(c, WARMUP, 0, call, pid);
+        // At concurrency 64 a round must be long next to its ramp (64 calls in flight).
+        const roundCount =
+          c === 1 ? ROUNDS : Math.max(1, Math.min(ROUNDS, Math.floor(REQUESTS / MIN_ROUND_CALLS)));
+        for (let round = 0; round < roundCount; round++) {
+          for (const [k, [, , call, pid]] of paths.entries()) {
+            rounds[k]?.push(await timedCalls(c, ROUND_WARMUP, Math.ceil(REQUESTS / roundCount), call, pid));
+          }
+        }
+        for (const [k, [path, label]] of paths.entries()) {
+          const m = summarize(rounds[k] ?? []);
           measured.set(`${form.key}/${c}/${path}`, m);
           console.log(`  ${`c${c} ${label}`.padEnd(42)} ${row(m)}${details(m)}`);
         }
