@@ -70,15 +70,15 @@ const MIXED_SCHEMA = schemaOf([
   ["dense", ColumnType.FLOAT64],
 ]);
 
-describe("readNumericColumns", () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "seam-numeric-columns-"));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "seam-numeric-columns-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
+describe("readNumericColumns", () => {
   it("reads exactly the values and nulls apache-arrow reads, batch by batch, skipping other columns", async () => {
     const batches = mixedBatches(7, 11);
     const path = join(dir, "mixed.arrow");
@@ -136,14 +136,6 @@ describe("readNumericColumns", () => {
 });
 
 describe("the histogram pass over a file", () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "seam-histogram-pass-"));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
   it("counts what addToHistogram counts on the same batches", async () => {
     const batches = mixedBatches(9, 5);
     const path = join(dir, "v.arrow");
