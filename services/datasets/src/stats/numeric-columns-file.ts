@@ -107,6 +107,7 @@ async function readMessage(
 interface Layout {
   /** Per wanted column: its field's index (its node) and its first buffer's index. */
   readonly columns: ReadonlyArray<{
+    readonly name: string;
     readonly node: number;
     readonly buffer: number;
     readonly float: boolean;
@@ -138,7 +139,7 @@ function layoutOf(fields: readonly Field[], wanted: readonly WantedColumn[]): La
     if (!matchesColumnType(field.type, type)) {
       throw new DataLossError(`stored column "${name}" is ${String(field.type)}, expected a number`);
     }
-    return { node, buffer: firstBuffer[node] as number, float: field.type.typeId === Type.Float };
+    return { name, node, buffer: firstBuffer[node] as number, float: field.type.typeId === Type.Float };
   });
   return { columns, fieldCount: fields.length };
 }
@@ -158,16 +159,22 @@ async function readBatch(
     throw new UnsupportedLayout(`${path}: a record batch has ${nodes.length} column nodes`);
   }
   const length = Number(header.length);
-  const regions = layout.columns.map(({ node, buffer }) => {
+  const regions = layout.columns.map(({ name, node, buffer }) => {
     const fieldNode = nodes[node];
     const validity = buffers[buffer];
     const values = buffers[buffer + 1];
     if (fieldNode === undefined || validity === undefined || values === undefined) {
-      throw new DataLossError(`${path}: a record batch lacks the buffers of column ${node}`);
+      throw new DataLossError(`${path}: a record batch lacks the buffers of column "${name}"`);
     }
     const nullCount = Number(fieldNode.nullCount);
-    if (Number(fieldNode.length) !== length || Number(values.length) < length * 8) {
-      throw new DataLossError(`${path}: a record batch's column ${node} is shorter than its ${length} rows`);
+    const short =
+      Number(fieldNode.length) !== length ||
+      Number(values.length) < length * 8 ||
+      (nullCount > 0 && Number(validity.length) < Math.ceil(length / 8));
+    if (short) {
+      throw new DataLossError(
+        `${path}: a record batch's column "${name}" is shorter than its ${length} rows`,
+      );
     }
     return { nullCount, validity: nullCount > 0 ? validity : undefined, values };
   });
