@@ -6,6 +6,7 @@ import { DatasetService } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import type { DatasetsConfig } from "./config.js";
 import type { ModelLineage } from "./lineage.js";
 import { DatasetsService } from "./service.js";
+import { prestartStatsWorker } from "./stats/index.js";
 
 // Upload chunks and read batches are small, but a client may send a whole small file in
 // one chunk, and a read of wide rows may produce a large record batch.
@@ -46,5 +47,7 @@ export async function startDatasetsServer(
     }),
   );
   const port = await server.listen(config.DATASETS_HOST, config.DATASETS_PORT);
+  // A new worker takes about 0.3 s to answer: as long as a whole small upload.
+  prestartStatsWorker();
   return { server, port };
 }

@@ -86,6 +86,7 @@ describe("ConcurrentStats", () => {
     reference: ColumnStats[];
     ingested: IngestResult;
     threaded: boolean;
+    threadId: number | undefined;
   }> {
     const stats = ConcurrentStats.start(options);
     try {
@@ -98,7 +99,7 @@ describe("ConcurrentStats", () => {
       });
       const observed = await stats.finish(ingested.arrowPath, ingested.schema);
       const reference = await computeStats(openArrowFile(ingested.arrowPath), ingested.schema, options);
-      return { observed, reference, ingested, threaded: stats.threaded };
+      return { observed, reference, ingested, threaded: stats.threaded, threadId: stats.threadId };
     } finally {
       await stats.close();
     }
@@ -142,6 +143,47 @@ describe("ConcurrentStats", () => {
     await ingested.cleanup();
   });
 
+  it("serves upload after upload from one pooled worker, each with its own options", async () => {
+    const worker = pathToFileURL(workerJs);
+    const first = await ingestWith({ histogramBins: 5, worker }, 3_000, false);
+    const second = await ingestWith(
+      { histogramBins: 9, worker, stringLimits: { exactDistinct: 20, sketchCounters: 8, topValues: 2 } },
+      4_000,
+      true,
+    );
+    expect(first.threadId).toBeGreaterThan(0);
+    expect(second.threadId).toBe(first.threadId);
+    expect(binary(first.observed)).toEqual(binary(first.reference));
+    expect(binary(second.observed)).toEqual(binary(second.reference));
+    await first.ingested.cleanup();
+    await second.ingested.cleanup();
+  });
+
+  it("keeps idle workers from holding the process open", () => {
+    // A process that ran one upload's statistics, and prestarted a worker, exits by itself.
+    const script = `
+      import { Readable } from "node:stream";
+      import { ingest } from ${JSON.stringify(pathToFileURL(join(datasetsRoot, "dist", "ingest", "index.js")).href)};
+      import { ConcurrentStats, prestartStatsWorker } from ${JSON.stringify(pathToFileURL(join(datasetsRoot, "dist", "stats", "index.js")).href)};
+      prestartStatsWorker();
+      const stats = ConcurrentStats.start({ histogramBins: 3 });
+      const ingested = await ingest(Readable.from([Buffer.from("a,b\\n1,x\\n2,y\\n")]), {
+        format: 1, maxSourceBytes: 1 << 20, tmpDir: ${JSON.stringify(dir)}, observer: stats,
+      });
+      const result = await stats.finish(ingested.arrowPath, ingested.schema);
+      await stats.close();
+      await ingested.cleanup();
+      console.log(stats.threaded, result.length);
+    `;
+    const started = Date.now();
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(out.trim()).toBe("true 2");
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it("is defaulted to the in-process fallback when running from the TypeScript sources", async () => {
     const stats = ConcurrentStats.start({ histogramBins: 10 });
     expect(stats.threaded).toBe(false);
@@ -167,6 +209,10 @@ describe("ConcurrentStats", () => {
     await stats.close();
     await stats.close();
     await ingested.cleanup();
+    // A failed worker is not handed to the next upload.
+    const next = await ingestWith({ histogramBins: 10, worker: pathToFileURL(workerJs) }, 100, false);
+    expect(next.threadId).not.toBe(stats.threadId);
+    await next.ingested.cleanup();
   });
 
   it("rejects finish on abort, and after close", async () => {

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { startWorker } from "@seam/kit/workers";
 import {
   type ColumnStats,
   ColumnStatsSchema,
@@ -15,12 +14,21 @@ import {
   statsHandler,
   type ToStatsWorker,
 } from "./stream-stats.js";
+import { statsWorkerPool } from "./worker-pool.js";
 
 /** Default bound of the batch bytes posted to the worker and not yet in its statistics. */
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 << 20;
 
 /** The compiled worker entry next to this module; absent when running from src/ (tests). */
 const BUILT_WORKER = new URL("./stats-worker.js", import.meta.url);
+
+/**
+ * Starts one statistics worker ahead of the first upload, so that it does not wait for
+ * one (a no-op where there is no compiled worker entry, as under vitest).
+ */
+export function prestartStatsWorker(): void {
+  if (existsSync(fileURLToPath(BUILT_WORKER))) statsWorkerPool(BUILT_WORKER).prestart(1);
+}
 
 /** Options of {@link ConcurrentStats.start}. */
 export interface ConcurrentStatsOptions extends StatsOptions {
@@ -37,7 +45,8 @@ export interface ConcurrentStatsOptions extends StatsOptions {
 /** Where the messages go: a worker thread or the handler in this thread. */
 interface Backend {
   post(message: ToStatsWorker, transfer?: ArrayBuffer[]): void;
-  terminate(): Promise<void>;
+  /** Done with it: `clean` when nothing is in flight, so a worker can serve the next upload. */
+  release(clean: boolean): Promise<void>;
 }
 
 class StatsWorkerFailed extends Error {
@@ -53,7 +62,8 @@ class StatsWorkerFailed extends Error {
  * are posted and not yet processed, so memory stays bounded when the worker lags.
  *
  * A worker failure fails the next `ready` and `finish` (plain Error: INTERNAL). `close()`
- * terminates the worker; call it on every path (it is idempotent).
+ * is done with the worker; call it on every path (it is idempotent). Workers come from a
+ * per-process pool: one whose upload finished cleanly serves the next upload.
  */
 export class ConcurrentStats {
   private inFlight = 0;
@@ -61,7 +71,12 @@ export class ConcurrentStats {
   private waiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private result: { resolve: (stats: ColumnStats[]) => void; reject: (err: Error) => void } | undefined;
   private closed: Promise<void> | undefined;
+  /** Whether the worker delivered its result: it has nothing left in flight. */
+  private finished = false;
   private readonly backend: Backend;
+
+  /** The worker thread's id (undefined in-process): a pooled worker serves upload after upload. */
+  threadId: number | undefined;
 
   /** Whether a worker thread (not the in-process fallback) does the work. */
   readonly threaded: boolean;
@@ -90,27 +105,32 @@ export class ConcurrentStats {
   }
 
   private thread(url: URL, data: StatsWorkerData): Backend {
-    const worker = startWorker(url, { workerData: data });
-    worker.on("message", (message: FromStatsWorker) => this.receive(message));
-    worker.on("error", (err) =>
-      this.fail(new StatsWorkerFailed(`statistics worker crashed: ${err.message}`)),
-    );
-    worker.on("exit", (code) => {
+    const pool = statsWorkerPool(url);
+    const worker = pool.take();
+    this.threadId = worker.threadId;
+    const onMessage = (message: FromStatsWorker) => this.receive(message);
+    const onError = (err: Error) =>
+      this.fail(new StatsWorkerFailed(`statistics worker crashed: ${err.message}`));
+    const onExit = (code: number) => {
       if (this.closed === undefined)
         this.fail(new StatsWorkerFailed(`statistics worker exited with code ${code}`));
-    });
+    };
+    worker.on("message", onMessage).on("error", onError).on("exit", onExit);
+    worker.postMessage({ type: "open", ...data } satisfies ToStatsWorker);
     return {
       post: (message, transfer) => worker.postMessage(message, transfer),
-      terminate: async () => {
-        await worker.terminate();
+      release: (clean) => {
+        worker.off("message", onMessage).off("error", onError).off("exit", onExit);
+        return pool.give(worker, clean);
       },
     };
   }
 
   /** The same handler on this thread; replies are delivered asynchronously, as a worker's. */
   private inProcess(data: StatsWorkerData): Backend {
-    const handle = statsHandler(data, (message) => queueMicrotask(() => this.receive(message)));
-    return { post: (message) => handle(message), terminate: async () => {} };
+    const handle = statsHandler((message) => queueMicrotask(() => this.receive(message)));
+    handle({ type: "open", ...data });
+    return { post: (message) => handle(message), release: async () => {} };
   }
 
   private receive(message: FromStatsWorker): void {
@@ -126,6 +146,7 @@ export class ConcurrentStats {
       case "result": {
         const result = this.result;
         this.result = undefined;
+        this.finished = true;
         result?.resolve(message.stats.map((bytes) => fromBinary(ColumnStatsSchema, bytes)));
         return;
       }
@@ -212,10 +233,15 @@ export class ConcurrentStats {
     });
   }
 
-  /** Terminates the worker and fails whatever still waits; safe to call more than once. */
+  /**
+   * Done with the worker, and fails whatever still waits; safe to call more than once.
+   * After a clean finish (its result delivered, nothing failed) the worker goes back to the
+   * pool for the next upload; otherwise it is terminated.
+   */
   close(): Promise<void> {
     if (this.closed === undefined) {
-      this.closed = this.backend.terminate();
+      const clean = this.finished && this.failure === undefined;
+      this.closed = this.backend.release(clean);
       this.fail(new StatsWorkerFailed("the statistics worker was closed"));
     }
     return this.closed;

@@ -11,7 +11,9 @@ export {
   ConcurrentStats,
   type ConcurrentStatsOptions,
   DEFAULT_MAX_IN_FLIGHT_BYTES,
+  prestartStatsWorker,
 } from "./concurrent-stats.js";
 export { HyperLogLog } from "./hyperloglog.js";
 export { compareCodePoints, SpaceSaving, type ValueFrequency } from "./space-saving.js";
 export { DEFAULT_STRING_LIMITS, StringAccumulator, type StringLimits } from "./string-stats.js";
+export { DEFAULT_MAX_IDLE_WORKERS, StatsWorkerPool, statsWorkerPool } from "./worker-pool.js";

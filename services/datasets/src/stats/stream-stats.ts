@@ -14,6 +14,8 @@ import { UnsupportedLayout } from "./numeric-columns-file.js";
  * The protocol between {@link ConcurrentStats} (main thread) and the statistics worker;
  * {@link statsHandler} is the worker's side, also run in-process when there is no worker.
  *
+ * - `open`: a new upload, with its options; whatever came before is forgotten (a worker
+ *   serves one upload after another).
  * - `start`: a canonical stream starts (again): its schema (SchemaSchema binary) and IPC
  *   schema message; batches seen before are forgotten (inference ran a second pass).
  * - `batch`: one record batch message of that stream (usually transferred, not copied); the
@@ -23,6 +25,7 @@ import { UnsupportedLayout } from "./numeric-columns-file.js";
  * - `error`: pass 1 or 2 failed; the worker ignores every later message.
  */
 export type ToStatsWorker =
+  | ({ readonly type: "open" } & StatsWorkerData)
   | { readonly type: "start"; readonly schema: Uint8Array; readonly schemaMessage: Uint8Array }
   | { readonly type: "batch"; readonly message: Uint8Array }
   | { readonly type: "finish"; readonly path: string; readonly schema: Uint8Array };
@@ -32,7 +35,7 @@ export type FromStatsWorker =
   | { readonly type: "result"; readonly stats: Uint8Array[] }
   | { readonly type: "error"; readonly name: string; readonly message: string; readonly stack?: string };
 
-/** What the worker is started with. */
+/** The options of one upload's statistics. */
 export interface StatsWorkerData {
   readonly histogramBins: number;
   readonly stringLimits?: StatsOptions["stringLimits"];
@@ -94,15 +97,12 @@ export class StreamStats {
   }
 }
 
-/** The worker's message handler: `reply` posts back (transferring nothing). */
-export function statsHandler(
-  data: StatsWorkerData,
-  reply: (message: FromStatsWorker) => void,
-): (message: ToStatsWorker) => void {
-  const stats = new StreamStats({
-    histogramBins: data.histogramBins,
-    ...(data.stringLimits === undefined ? {} : { stringLimits: data.stringLimits }),
-  });
+/**
+ * The worker's message handler: `reply` posts back (transferring nothing). Each upload
+ * begins with `open`; a failure makes it ignore everything until the next `open`.
+ */
+export function statsHandler(reply: (message: FromStatsWorker) => void): (message: ToStatsWorker) => void {
+  let stats: StreamStats | undefined;
   let failed = false;
   const fail = (err: unknown): void => {
     failed = true;
@@ -115,8 +115,17 @@ export function statsHandler(
     });
   };
   return (message) => {
+    if (message.type === "open") {
+      stats = new StreamStats({
+        histogramBins: message.histogramBins,
+        ...(message.stringLimits === undefined ? {} : { stringLimits: message.stringLimits }),
+      });
+      failed = false;
+      return;
+    }
     if (failed) return;
     try {
+      if (stats === undefined) throw new Error(`a ${message.type} message came before open`);
       switch (message.type) {
         case "start":
           stats.start(fromBinary(SchemaSchema, message.schema), message.schemaMessage);

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { builtWorkerExecArgv, startWorker } from "./exec-argv.js";
@@ -17,6 +20,35 @@ describe("builtWorkerExecArgv", () => {
         "a",
       ]),
     ).toEqual(["--enable-source-maps", "--import", "a"]);
+  });
+
+  it("drops the parent's own script and --input-type, so a worker started from `node -e` runs its file", async () => {
+    const parent = [
+      "--input-type=module",
+      "-e",
+      "import x from 'y'",
+      "--eval=1",
+      "-p",
+      "2",
+      "--input-type",
+      "commonjs",
+    ];
+    expect(builtWorkerExecArgv([...parent, "--enable-source-maps"])).toEqual(["--enable-source-maps"]);
+    const dir = await mkdtemp(join(tmpdir(), "seam-exec-argv-"));
+    try {
+      const entry = join(dir, "entry.mjs");
+      await writeFile(
+        entry,
+        "import { parentPort } from 'node:worker_threads'; parentPort.postMessage('up');",
+      );
+      const worker = startWorker(entry, {}, parent);
+      await expect(
+        new Promise((resolve, reject) => worker.once("message", resolve).once("error", reject)),
+      ).resolves.toBe("up");
+      await worker.terminate();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("drops the per-process V8 flags a Worker refuses, so a sized heap does not break workers", async () => {

@@ -3,23 +3,38 @@ import { Worker, type WorkerOptions } from "node:worker_threads";
 /**
  * The parent's flags a worker thread can take: minus `--conditions`, since a compiled
  * worker entry must resolve the workspace packages to their dist/ even under a parent
- * resolving their TypeScript sources (vitest passes `--conditions source`), and minus the
+ * resolving their TypeScript sources (vitest passes `--conditions source`); minus the
  * per-process V8 and process flags Node refuses in a Worker's `execArgv`
  * (ERR_WORKER_INVALID_EXEC_ARGV): `node --max-old-space-size=4096 seam up`, the usual way
  * to size a service's heap, would otherwise fail every dataset upload and training run.
- * Those flags still apply to the process; a worker shares its limits.
+ * Those flags still apply to the process; a worker shares its limits. And minus the
+ * parent's own script (`-e`, `-p`) and `--input-type`, which is about that script: a
+ * worker runs its entry file, and `--input-type` without a script fails it at start.
  */
 export function builtWorkerExecArgv(argv: readonly string[] = process.execArgv): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === "--conditions" || arg === "-C") i++;
-    else if (arg === "--title" || arg === "--stack-size") i++;
-    else if (!arg.startsWith("--conditions=") && !arg.startsWith("-C=") && !isProcessOnlyFlag(arg))
-      out.push(arg);
+    const name = arg.split("=", 1)[0] as string;
+    if (WITH_VALUE.has(name)) {
+      if (!arg.includes("=")) i++;
+    } else if (!isProcessOnlyFlag(arg)) out.push(arg);
   }
   return out;
 }
+
+// Dropped with their value (`--flag value` or `--flag=value`).
+const WITH_VALUE: ReadonlySet<string> = new Set([
+  "--conditions",
+  "-C",
+  "--title",
+  "--stack-size",
+  "--input-type",
+  "-e",
+  "--eval",
+  "-p",
+  "--print",
+]);
 
 // V8 heap, stack and GC flags (in either spelling, dashes or underscores) and --title.
 const PROCESS_ONLY = [
