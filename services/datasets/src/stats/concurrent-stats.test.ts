@@ -159,6 +159,25 @@ describe("ConcurrentStats", () => {
     await second.ingested.cleanup();
   });
 
+  it("reuses the worker of an upload that never asked for its statistics once it has caught up", async () => {
+    // An upload of content already stored stops before `finish`.
+    const worker = pathToFileURL(workerJs);
+    const stats = ConcurrentStats.start({ histogramBins: 10, worker, maxInFlightBytes: 1 });
+    const ingested = await ingest(asAsync(csvChunks(3_000, false)), {
+      format: SourceFormat.CSV,
+      maxSourceBytes: 1 << 30,
+      tmpDir: dir,
+      batchRows: 500,
+      observer: stats,
+    });
+    await stats.ready(); // every batch acknowledged
+    await stats.close();
+    const next = await ingestWith({ histogramBins: 10, worker }, 100, false);
+    expect(next.threadId).toBe(stats.threadId);
+    await ingested.cleanup();
+    await next.ingested.cleanup();
+  });
+
   it("keeps idle workers from holding the process open", () => {
     // A process that ran one upload's statistics, and prestarted a worker, exits by itself.
     const script = `

@@ -71,7 +71,8 @@ export class ConcurrentStats {
   private waiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private result: { resolve: (stats: ColumnStats[]) => void; reject: (err: Error) => void } | undefined;
   private closed: Promise<void> | undefined;
-  /** Whether the worker delivered its result: it has nothing left in flight. */
+  /** Whether `finish` was sent, and whether its result came back. */
+  private finishPosted = false;
   private finished = false;
   private readonly backend: Backend;
 
@@ -229,18 +230,22 @@ export class ConcurrentStats {
           reject(err);
         },
       };
+      this.finishPosted = true;
       this.backend.post({ type: "finish", path, schema: toBinary(SchemaSchema, schema) });
     });
   }
 
   /**
    * Done with the worker, and fails whatever still waits; safe to call more than once.
-   * After a clean finish (its result delivered, nothing failed) the worker goes back to the
-   * pool for the next upload; otherwise it is terminated.
+   * When the worker has nothing in flight and nothing failed (its result delivered, or no
+   * finish asked and every batch acknowledged, as when an upload turns out to be a copy
+   * of a stored version) it goes back to the pool for the next upload; otherwise it is
+   * terminated.
    */
   close(): Promise<void> {
     if (this.closed === undefined) {
-      const clean = this.finished && this.failure === undefined;
+      const idle = this.finished || (!this.finishPosted && this.inFlight === 0);
+      const clean = idle && this.failure === undefined;
       this.closed = this.backend.release(clean);
       this.fail(new StatsWorkerFailed("the statistics worker was closed"));
     }
