@@ -5,6 +5,10 @@
  * - baseline: `convertCsvFile` — parse the CSV and write Arrow IPC in one process;
  * - ingest_inprocess: `ingest()` fed the file as a chunk stream (spool, size guard, hash).
  *
+ * After each upload through the service, 30 small uploads (150 rows, as iris.csv) are timed
+ * one by one, against the same files through `ingest()` in this process: no target, but an
+ * upload's fixed costs (the statistics worker, the commit) show there.
+ *
  * Targets (datasets ingest issue): ingest throughput at least 0.7 of the baseline; peak
  * RSS of a 1 GB / 10M-row CSV under 600 MB. BENCH_CSV_MB sets the CSV size (default
  * 1000); BENCH_REPEAT the alternating runs of each, best kept (default 3); BENCH_DIR the
@@ -20,6 +24,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { convertCsvFile, ingest } from "@seam/datasets/ingest";
@@ -135,6 +140,26 @@ interface ServiceMeasurement extends IngestMeasurement {
   readonly readRowsPerSec: number;
   /** Rows per second of reading the stored Arrow file directly, in this process. */
   readonly directReadRowsPerSec: number;
+  /** Median milliseconds of a 150-row upload (see {@link smallCsv}). */
+  readonly smallUploadMs: number;
+}
+
+/** Small uploads timed after the large one, each a new dataset. */
+const SMALL_UPLOADS = 30;
+
+/** A 150-row, 5-column CSV the size of iris.csv; `k` changes one value, so none repeats another. */
+function smallCsv(k: number): Buffer {
+  let text = "sepal_length,sepal_width,petal_length,petal_width,species\n";
+  for (let i = 0; i < 150; i++) {
+    const species = ["setosa", "versicolor", "virginica"][i % 3] as string;
+    text += `${(4 + (i % 40) / 10).toFixed(1)},${(2 + (i % 25) / 10).toFixed(1)},${(1 + (i % 60) / 10).toFixed(1)},${((i % 25) / 10).toFixed(1)},${species}\n`;
+  }
+  return Buffer.from(`${text}${k},0,0,0,extra\n`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] ?? 0;
 }
 
 const UPLOAD_CHUNK_BYTES = 1 << 20;
@@ -198,7 +223,6 @@ async function measureThroughService(
     for await (const message of client.readDatasetVersion({ dataset: "bench" }))
       readRows += Number(message.rows);
     const readSeconds = (performance.now() - readStarted) / 1000;
-    transport.close();
 
     const arrowPath = join(dataDir, "blobs", "sha256", version.sha256.slice(0, 2), version.sha256.slice(2));
     const directStarted = performance.now();
@@ -209,6 +233,25 @@ async function measureThroughService(
     if (readRows !== rows || directRows !== rows)
       throw new Error(`read ${readRows} / ${directRows} rows, expected ${rows}`);
 
+    // What a user's small file costs: mostly the fixed costs of an upload.
+    const smallTimes: number[] = [];
+    for (let k = 0; k < SMALL_UPLOADS; k++) {
+      const started = performance.now();
+      await client.uploadDatasetVersion(
+        (async function* () {
+          yield {
+            payload: {
+              case: "metadata" as const,
+              value: { dataset: `small-${k}`, createDataset: true, format: SourceFormat.CSV },
+            },
+          };
+          yield { payload: { case: "chunk" as const, value: smallCsv(k) } };
+        })(),
+      );
+      smallTimes.push(performance.now() - started);
+    }
+    transport.close();
+
     return {
       seconds,
       mbPerSec: size / 2 ** 20 / seconds,
@@ -216,6 +259,7 @@ async function measureThroughService(
       peakRssMb: peak,
       readRowsPerSec: readRows / readSeconds,
       directReadRowsPerSec: directRows / directSeconds,
+      smallUploadMs: median(smallTimes),
     };
   } finally {
     service.kill("SIGTERM");
@@ -326,6 +370,23 @@ async function main(): Promise<void> {
     console.log(
       `read: ${fmt(service.readRowsPerSec / 1e3)} k rows/s through gRPC, ${fmt(service.directReadRowsPerSec / 1e3)} k rows/s from the Arrow file directly`,
     );
+    // The small uploads' reference: the same files through ingest() in this process (no RPC,
+    // statistics or commit).
+    const smallInProcess: number[] = [];
+    for (let k = 0; k < SMALL_UPLOADS; k++) {
+      const started = performance.now();
+      const r = await ingest(Readable.from([smallCsv(k)]), {
+        format: SourceFormat.CSV,
+        maxSourceBytes: 1 << 20,
+        tmpDir: join(dir, "small"),
+      });
+      await r.cleanup();
+      smallInProcess.push(performance.now() - started);
+    }
+    const smallRef = median(smallInProcess);
+    console.log(
+      `small uploads (150 rows): p50 ${fmt(service.smallUploadMs, 1)} ms through gRPC, ${fmt(smallRef, 1)} ms ingest in process`,
+    );
     const grpcRatio = service.mbPerSec / baseline.mbPerSec;
     console.log(
       `RESULT ingest_grpc_throughput value=${fmt(service.mbPerSec)} MB/s ref=${fmt(baseline.mbPerSec)} ratio=${fmt(grpcRatio, 3)} target=ratio>=${MIN_RATIO} met=${grpcRatio >= MIN_RATIO ? "yes" : "no"}`,
@@ -339,6 +400,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `RESULT read_grpc_rows value=${fmt(service.readRowsPerSec, 0)} rows/s ref=${fmt(service.directReadRowsPerSec, 0)} ratio=${fmt(service.readRowsPerSec / service.directReadRowsPerSec, 3)} target=none met=yes`,
+    );
+    console.log(
+      `RESULT small_upload_p50 value=${fmt(service.smallUploadMs, 1)} ms ref=${fmt(smallRef, 1)} ratio=${fmt(service.smallUploadMs / smallRef, 3)} target=none met=yes`,
     );
     const ratio = inprocess.mbPerSec / baseline.mbPerSec;
     console.log(
