@@ -16,4 +16,3 @@ export {
 export { HyperLogLog } from "./hyperloglog.js";
 export { compareCodePoints, SpaceSaving, type ValueFrequency } from "./space-saving.js";
 export { DEFAULT_STRING_LIMITS, StringAccumulator, type StringLimits } from "./string-stats.js";
-export { DEFAULT_MAX_IDLE_WORKERS, StatsWorkerPool, statsWorkerPool } from "./worker-pool.js";

@@ -156,6 +156,30 @@ describe("the histogram pass over a file", () => {
     );
   });
 
+  it("clears its counts when the file turns out unreadable part-way, so pass 2 can start over", async () => {
+    // A batch of the file's one column, then a batch with two: the reader counts the first,
+    // then gives up on the second.
+    const first = batchOf({ x: float64([1, 2, 3, 10]) });
+    const wider = ipcStreamOf([batchOf({ x: float64([5, 6]), y: float64([7, 8]) })]);
+    const schemaMessageBytes = (bytes: Uint8Array) =>
+      8 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(4, true);
+    const stream = ipcStreamOf([first]);
+    const path = join(dir, "two-layouts.arrow");
+    await writeFile(
+      path,
+      Buffer.concat([stream.subarray(0, stream.length - 8), wider.subarray(schemaMessageBytes(wider))]),
+    );
+    const schema = schemaOf([["x", ColumnType.FLOAT64]]);
+    const collector = new StatsCollector(schema, { histogramBins: 3 });
+    const reference = new StatsCollector(schema, { histogramBins: 3 });
+    collector.add(first);
+    reference.add(first);
+    await expect(collector.addFileToHistogram(path)).rejects.toThrow(UnsupportedLayout);
+    collector.addToHistogram(first);
+    reference.addToHistogram(first);
+    expect(collector.result()).toEqual(reference.result());
+  });
+
   it("falls back to apache-arrow for a layout it leaves alone, with the same statistics", async () => {
     const path = join(dir, "dictionary.arrow");
     const codes = vectorFromArray(["a", "b", "a", "c"], new Dictionary(new Utf8(), new Int32()));

@@ -12,13 +12,9 @@ const TWO_32 = 4294967296;
  */
 function doublesOf(data: Data): Float64Array {
   if (data.typeId === Type.Float) return (data.values as Float64Array).subarray(0, data.length);
-  return doublesOfInt64(int32PairsOf(data), data.length);
-}
-
-/** int64 values given as little-endian int32 halves, as doubles. */
-function doublesOfInt64(pairs: Int32Array, length: number): Float64Array {
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i++) out[i] = pairs[2 * i + 1] * TWO_32 + (pairs[2 * i] >>> 0);
+  const pairs = int32PairsOf(data);
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < out.length; i++) out[i] = pairs[2 * i + 1] * TWO_32 + (pairs[2 * i] >>> 0);
   return out;
 }
 

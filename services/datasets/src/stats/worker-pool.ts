@@ -19,11 +19,6 @@ export class StatsWorkerPool {
     private readonly maxIdle: number = DEFAULT_MAX_IDLE_WORKERS,
   ) {}
 
-  /** Idle workers now. */
-  get idleCount(): number {
-    return this.idle.length;
-  }
-
   /** An idle worker, or a new one. */
   take(): Worker {
     const worker = this.idle.pop() ?? this.start();
@@ -49,11 +44,6 @@ export class StatsWorkerPool {
       worker.unref();
       this.idle.push(worker);
     }
-  }
-
-  /** Terminates the idle workers. */
-  async close(): Promise<void> {
-    await Promise.all(this.idle.splice(0).map((w) => w.terminate()));
   }
 
   private start(): Worker {

@@ -130,18 +130,21 @@ export class RedisOnlineStore implements OnlineStore {
     // Per distinct entity, in first-seen order: the field lists to fetch (each read's time
     // field, then its value fields). Each read takes a run of the entity's fields starting
     // at `offset`; a field read twice for one entity is simply fetched twice.
-    const entities = new Map<string, { readonly index: number; readonly lists: Array<readonly string[]> }>();
+    const entities = new Map<
+      string,
+      { readonly index: number; readonly lists: Array<readonly string[]>; fieldCount: number }
+    >();
     const plans = reads.map((read) => {
       checkEntityKey(read.entityKey);
       const names = this.#hashFields(read.group, read.fields);
       let entity = entities.get(read.entityKey);
       if (entity === undefined) {
-        entity = { index: entities.size, lists: [] };
+        entity = { index: entities.size, lists: [], fieldCount: 0 };
         entities.set(read.entityKey, entity);
       }
-      let offset = 0;
-      for (const list of entity.lists) offset += list.length;
+      const offset = entity.fieldCount;
       entity.lists.push(names);
+      entity.fieldCount += names.length;
       return { entity: entity.index, offset, count: read.fields.length };
     });
     const rows = await this.#fetch(entities);
@@ -207,9 +210,9 @@ export class RedisOnlineStore implements OnlineStore {
 
 /**
  * The ARGV of the read script for these entities (see READ_LUA), or undefined when there
- * are too many of them or one reads more fields than one script call can pass to HMGET. Entities reading the same fields
- * share one list: found by identity when they reuse the same cached arrays (a feature
- * service's reads do), else by content.
+ * are too many of them or one reads more fields than one script call can pass to HMGET.
+ * Entities reading the same fields share one list: found by identity when they reuse the
+ * same cached arrays (a feature service's reads do), else by content.
  */
 function scriptedRead(
   entities: ReadonlyMap<string, { readonly lists: ReadonlyArray<readonly string[]> }>,

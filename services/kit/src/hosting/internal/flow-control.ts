@@ -45,17 +45,16 @@ function openWindow(session: ServerHttp2Session, bytes: number): void {
  * `bindAsync`. Memory stays bounded: a stream's window only reopens as grpc-js reads
  * it, so a handler that reads slowly holds at most `bytes` unread per stream.
  *
- * Returns false (and logs) if this grpc-js version does not expose its HTTP/2 servers,
- * in which case connections keep HTTP/2's 64 KiB default: slower uploads, nothing worse.
+ * Logs a warning if this grpc-js version does not expose its HTTP/2 servers: connections
+ * then keep HTTP/2's 64 KiB default (slower uploads, nothing worse).
  */
-export function applyFlowControlWindow(server: Server, bytes: number, logger: Logger): boolean {
+export function applyFlowControlWindow(server: Server, bytes: number, logger: Logger): void {
   const servers = http2ServersOf(server);
   if (servers === undefined) {
     logger.warn("this grpc-js version hides its HTTP/2 servers: keeping HTTP/2's 64 KiB flow-control window");
-    return false;
+    return;
   }
   for (const http2Server of servers) {
     http2Server.on("session", (session: ServerHttp2Session) => openWindow(session, bytes));
   }
-  return true;
 }
