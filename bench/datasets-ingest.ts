@@ -9,6 +9,10 @@
  * one by one, against the same files through `ingest()` in this process: no target, but an
  * upload's fixed costs (the statistics worker, the commit) show there.
  *
+ * Every process here (the uploading client too) runs with Seam's node flags, as the `seam`
+ * executable and `npm start` run (SEAM_NODE_FLAGS: the heap sizing that keeps streaming
+ * uploads from running a major GC every few hundred ms).
+ *
  * Targets (datasets ingest issue): ingest throughput at least 0.7 of the baseline; peak
  * RSS of a 1 GB / 10M-row CSV under 600 MB. BENCH_CSV_MB sets the CSV size (default
  * 1000); BENCH_REPEAT the alternating runs of each, best kept (default 3); BENCH_DIR the
@@ -27,6 +31,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
+import { SEAM_NODE_FLAGS } from "@seam/cli";
 import { convertCsvFile, ingest } from "@seam/datasets/ingest";
 import { createGrpcTransport } from "@seam/kit/hosting";
 import { createRandom as prng } from "@seam/kit/random";
@@ -181,7 +186,7 @@ async function measureThroughService(
   const profile = SERVER_CPU_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${SERVER_CPU_PROF}`];
   const service = spawn(
     process.execPath,
-    [...profile, join(repoRoot, "cli", "dist", "main.js"), "serve", "datasets"],
+    [...SEAM_NODE_FLAGS, ...profile, join(repoRoot, "cli", "dist", "main.js"), "serve", "datasets"],
     {
       env: {
         ...process.env,
@@ -302,9 +307,13 @@ async function child(mode: string, csvPath: string, rows: number, outDir: string
 
 function runChild(mode: string, csvPath: string, rows: number, outDir: string): Promise<IngestMeasurement> {
   const self = fileURLToPath(import.meta.url);
-  const proc = spawn(process.execPath, [self, "--child", mode, csvPath, String(rows), outDir], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [...SEAM_NODE_FLAGS, self, "--child", mode, csvPath, String(rows), outDir],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let out = "";
   proc.stdout.on("data", (d: Buffer) => {
     out += d.toString();
@@ -425,5 +434,19 @@ if (process.argv[2] === "--child") {
   const [, , , mode, csvPath, rows, outDir] = process.argv;
   await child(mode as string, csvPath as string, Number(rows), outDir as string);
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await main();
+  if (SEAM_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) {
+    await main();
+  } else {
+    // This process is the uploading client: run it as the `seam` executable runs (its node
+    // flags), as the service and the baseline run.
+    const self = spawn(
+      process.execPath,
+      [...SEAM_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)],
+      {
+        stdio: "inherit",
+      },
+    );
+    const [code] = (await once(self, "exit")) as [number | null];
+    process.exitCode = code ?? 1;
+  }
 }

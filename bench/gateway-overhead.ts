@@ -19,7 +19,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { ANY_FREE_PORTS } from "@seam/cli";
+import { ANY_FREE_PORTS, SEAM_NODE_FLAGS } from "@seam/cli";
 import { createGrpcTransport } from "@seam/kit/hosting";
 import { ModelRegistryService } from "@seam/proto/seam/registry/v1/registry_pb";
 import { resultLine } from "./support/results.js";
@@ -46,7 +46,7 @@ interface Measurement {
 async function main(): Promise<void> {
   const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
   const dir = await mkdtemp(join(tmpdir(), "seam-bench-"));
-  const seam = spawn(process.execPath, [join(repoRoot, "cli", "dist", "main.js"), "up"], {
+  const seam = spawn(process.execPath, [...SEAM_NODE_FLAGS, join(repoRoot, "cli", "dist", "main.js"), "up"], {
     env: {
       ...process.env,
       SEAM_DATA_DIR: dir,
@@ -154,9 +154,13 @@ async function main(): Promise<void> {
  * forwarding over grpc-js can add on this machine.
  */
 async function printFloor(repoRoot: string): Promise<void> {
-  const floor = spawn(process.execPath, [join(repoRoot, "bench", "dist", "floor-servers.js")], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const floor = spawn(
+    process.execPath,
+    [...SEAM_NODE_FLAGS, join(repoRoot, "bench", "dist", "floor-servers.js")],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   try {
     const ports = await new Promise<{ grpcjs: string; connect: string }>((resolve, reject) => {
       let text = "";

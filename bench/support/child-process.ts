@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
+import { SEAM_NODE_FLAGS } from "@seam/cli";
 
 /**
- * Runs a Node script in a child process and resolves once its stdout has printed a line
+ * Runs a Node script in a child process, started with Seam's node flags as its launchers
+ * start it (SEAM_NODE_FLAGS), and resolves once its stdout has printed a line
  * `<name> <address>` (leading blanks allowed, as `seam up` indents them) for every name;
  * `stop()` sends SIGTERM (the servers drain) and waits for the exit. `pid` lets a benchmark
  * read the child's CPU time (/proc/<pid>/stat).
@@ -11,10 +13,14 @@ export async function startChild(
   names: readonly string[],
   options: { args?: readonly string[]; env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
 ): Promise<{ addresses: Map<string, string>; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...(options.args ?? [])], {
-    env: { ...process.env, ...options.env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...SEAM_NODE_FLAGS, ...(options.nodeArgs ?? []), script, ...(options.args ?? [])],
+    {
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");

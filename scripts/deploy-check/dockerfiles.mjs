@@ -61,8 +61,12 @@ function checkFinalStages(report, where, stages) {
     else if (!/^\d+(:\d+)?$/.test(user))
       report(where, `${label}: USER ${user}: use a numeric uid, which runAsNonRoot can verify`);
     const entrypoint = last(stage, "ENTRYPOINT");
-    if (entrypoint?.replace(/\s+/g, "") !== '["node","cli/bin/seam.js"]')
-      report(where, `${label}: ENTRYPOINT must be ["node", "cli/bin/seam.js"] (got ${entrypoint})`);
+    // The node flags are SEAM_NODE_FLAGS (cli/src/node-flags.ts), as every launcher starts node.
+    if (entrypoint?.replace(/\s+/g, "") !== '["node","--initial-old-space-size=128","cli/bin/seam.js"]')
+      report(
+        where,
+        `${label}: ENTRYPOINT must be ["node", "--initial-old-space-size=128", "cli/bin/seam.js"] (got ${entrypoint})`,
+      );
     if (!has(stage, "HEALTHCHECK")) report(where, `${label}: no HEALTHCHECK`);
     if (!has(stage, "EXPOSE")) report(where, `${label}: no EXPOSE`);
   }
