@@ -9,6 +9,13 @@
  * one by one, against the same files through `ingest()` in this process: no target, but an
  * upload's fixed costs (the statistics worker, the commit) show there.
  *
+ * Each side converts or uploads a small CSV of the same shape (BENCH_WARMUP_MB, default 16;
+ * 0 for none) untimed before its timed run, in the same process: the baseline and in-process
+ * children as the service, as the other benchmarks make warm-up calls first. A service is
+ * measured warm, as it runs; a freshly started one's first upload was 0.2-0.35 s slower at
+ * 200 MB (JIT, the statistics worker's first batches), the baseline's first conversion about
+ * 0.05-0.1 s.
+ *
  * Every process here (the uploading client too) runs with Seam's node flags, as the `seam`
  * executable and `npm start` run (SEAM_NODE_FLAGS: the heap sizing that keeps streaming
  * uploads from running a major GC every few hundred ms).
@@ -41,6 +48,7 @@ import { RecordBatchReader } from "apache-arrow";
 const CSV_MB = Number(process.env.BENCH_CSV_MB ?? 1000);
 const SERVER_CPU_PROF = process.env.BENCH_SERVER_CPU_PROF;
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+const WARMUP_MB = Number(process.env.BENCH_WARMUP_MB ?? 16);
 const MIN_RATIO = 0.7;
 const RSS_LIMIT_MB = 600;
 
@@ -66,7 +74,8 @@ async function peakRssMb(pid: number | "self" = "self"): Promise<number> {
 
 /**
  * Times `run(csvPath)` and reports throughput and this process's peak RSS. Call it in a
- * fresh process that does nothing else, or the peak includes earlier work.
+ * fresh process that did nothing bigger before (a smaller warm-up run is fine), or the peak
+ * includes earlier work.
  */
 export async function measureIngest(
   csvPath: string,
@@ -171,12 +180,14 @@ const UPLOAD_CHUNK_BYTES = 1 << 20;
 
 /**
  * Uploads the CSV through gRPC to a fresh `seam serve datasets` process (its own data
- * directory, so nothing is deduplicated against an earlier run), then reads the version
+ * directory, so nothing is deduplicated against an earlier run), after an untimed upload of
+ * `warmupPath` when given, then reads the version
  * back through gRPC and, for reference, straight from the stored Arrow file.
  * The peak RSS is the service process's own (VmHWM).
  */
 async function measureThroughService(
   csvPath: string,
+  warmupPath: string | undefined,
   rows: number,
   dir: string,
   run: number,
@@ -204,19 +215,20 @@ async function measureThroughService(
     const client = createClient(DatasetService, transport);
     const { size } = await stat(csvPath);
 
-    async function* upload() {
+    async function* upload(path: string, dataset: string) {
       yield {
         payload: {
           case: "metadata" as const,
-          value: { dataset: "bench", createDataset: true, format: SourceFormat.CSV },
+          value: { dataset, createDataset: true, format: SourceFormat.CSV },
         },
       };
-      for await (const chunk of createReadStream(csvPath, { highWaterMark: UPLOAD_CHUNK_BYTES })) {
+      for await (const chunk of createReadStream(path, { highWaterMark: UPLOAD_CHUNK_BYTES })) {
         yield { payload: { case: "chunk" as const, value: chunk as Buffer } };
       }
     }
+    if (warmupPath !== undefined) await client.uploadDatasetVersion(upload(warmupPath, "warmup"));
     const started = performance.now();
-    const { version } = await client.uploadDatasetVersion(upload());
+    const { version } = await client.uploadDatasetVersion(upload(csvPath, "bench"));
     const seconds = (performance.now() - started) / 1000;
     const peak = await peakRssMb(service.pid as number);
     if (version === undefined || Number(version.rowCount) !== rows) {
@@ -288,8 +300,14 @@ function waitForLine(stream: NodeJS.ReadableStream, pattern: RegExp): Promise<st
 }
 
 /** Child process body: one measurement, printed as JSON on stdout. */
-async function child(mode: string, csvPath: string, rows: number, outDir: string): Promise<void> {
-  const result = await measureIngest(csvPath, rows, async (path) => {
+async function child(
+  mode: string,
+  csvPath: string,
+  rows: number,
+  outDir: string,
+  warmupPath: string | undefined,
+): Promise<void> {
+  const convert = async (path: string): Promise<void> => {
     if (mode === "baseline") {
       const r = await convertCsvFile(path, join(outDir, "baseline.arrow"));
       await r.cleanup();
@@ -301,19 +319,32 @@ async function child(mode: string, csvPath: string, rows: number, outDir: string
       tmpDir: join(outDir, "ingest"),
     });
     await r.cleanup();
-  });
+  };
+  if (warmupPath !== undefined) await convert(warmupPath);
+  const result = await measureIngest(csvPath, rows, convert);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-function runChild(mode: string, csvPath: string, rows: number, outDir: string): Promise<IngestMeasurement> {
+function runChild(
+  mode: string,
+  csvPath: string,
+  warmupPath: string | undefined,
+  rows: number,
+  outDir: string,
+): Promise<IngestMeasurement> {
   const self = fileURLToPath(import.meta.url);
-  const proc = spawn(
-    process.execPath,
-    [...SEAM_NODE_FLAGS, self, "--child", mode, csvPath, String(rows), outDir],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
+  const args = [
+    self,
+    "--child",
+    mode,
+    csvPath,
+    String(rows),
+    outDir,
+    ...(warmupPath === undefined ? [] : [warmupPath]),
+  ];
+  const proc = spawn(process.execPath, [...SEAM_NODE_FLAGS, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   proc.stdout.on("data", (d: Buffer) => {
     out += d.toString();
@@ -345,6 +376,8 @@ async function main(): Promise<void> {
     const rows = await generateCsv(csvPath, CSV_MB);
     const { size } = await stat(csvPath);
     console.log(`csv: ${fmt(size / 2 ** 20)} MiB, ${rows} rows, 12 columns`);
+    const warmupPath = WARMUP_MB > 0 ? join(dir, "warmup.csv") : undefined;
+    if (warmupPath !== undefined) await generateCsv(warmupPath, WARMUP_MB);
     // Warm the page cache so neither run pays for the first read.
     for await (const _ of createReadStream(csvPath, { highWaterMark: 4 << 20 })) {
       // discard
@@ -354,9 +387,9 @@ async function main(): Promise<void> {
     let inprocess: IngestMeasurement | undefined;
     let service: ServiceMeasurement | undefined;
     for (let i = 0; i < REPEAT; i++) {
-      const b = await runChild("baseline", csvPath, rows, dir);
-      const n = await runChild("ingest", csvPath, rows, dir);
-      const g = await measureThroughService(csvPath, rows, dir, i);
+      const b = await runChild("baseline", csvPath, warmupPath, rows, dir);
+      const n = await runChild("ingest", csvPath, warmupPath, rows, dir);
+      const g = await measureThroughService(csvPath, warmupPath, rows, dir, i);
       console.log(
         `run ${i + 1}: baseline ${fmt(b.mbPerSec)} MB/s, ingest ${fmt(n.mbPerSec)} MB/s, through gRPC ${fmt(g.mbPerSec)} MB/s`,
       );
@@ -431,8 +464,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === "--child") {
-  const [, , , mode, csvPath, rows, outDir] = process.argv;
-  await child(mode as string, csvPath as string, Number(rows), outDir as string);
+  const [, , , mode, csvPath, rows, outDir, warmupPath] = process.argv;
+  await child(mode as string, csvPath as string, Number(rows), outDir as string, warmupPath);
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (SEAM_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) {
     await main();
