@@ -63,6 +63,13 @@ export interface BatchObserver {
   batch(message: Uint8Array): void;
   /** Backpressure: when it returns a promise, the writer waits for it between input chunks. */
   ready(): Promise<void> | undefined;
+  /**
+   * Optional: the stream ended with `trailer` (its end-of-stream marker); resolves to the hex
+   * sha256 of the schema message, every batch and the trailer. An observer that has it
+   * hashes the stream in the writer's stead (e.g. on a worker thread that sees the bytes
+   * anyway); the blob store's own hash of the stored file still checks it.
+   */
+  digest?(trailer: Uint8Array): Promise<string>;
 }
 
 /** What a finished canonical stream is. */
@@ -84,7 +91,8 @@ export function schemaMessage(columns: readonly ColumnSpec[]): Buffer {
  */
 export class ArrowFileWriter {
   private readonly writer = new CapturingStreamWriter();
-  private readonly hash: Hash = createHash("sha256");
+  /** Undefined when the observer hashes the stream (see {@link BatchObserver.digest}). */
+  private readonly hash: Hash | undefined;
   private bytes = 0;
   private failure: Error | undefined;
   /** Size of the schema message at the start of the file. */
@@ -99,6 +107,7 @@ export class ArrowFileWriter {
     stream.on("error", (err) => {
       this.failure = err;
     });
+    this.hash = observer?.digest === undefined ? createHash("sha256") : undefined;
     this.writer.reset(undefined, schema);
     const header = this.writer.take();
     this.headerBytes = header.length;
@@ -114,7 +123,7 @@ export class ArrowFileWriter {
 
   private push(buf: Buffer, written?: (err?: Error | null) => void): void {
     if (this.failure) throw this.failure;
-    this.hash.update(buf);
+    this.hash?.update(buf);
     this.bytes += buf.length;
     this.stream.write(buf, written);
   }
@@ -149,11 +158,17 @@ export class ArrowFileWriter {
   /** Writes the end-of-stream marker and closes the file. */
   async finish(): Promise<ArrowFileSummary> {
     this.writer.finish();
-    this.push(this.writer.take());
+    const trailer = this.writer.take();
+    this.push(trailer);
     this.stream.end();
     await once(this.stream, "close");
     if (this.failure) throw this.failure;
-    return { sha256: this.hash.digest("hex"), byteSize: this.bytes };
+    // Every batch reached the observer before the stream closed (write callbacks come first).
+    const sha256 =
+      this.hash === undefined
+        ? await (this.observer as Required<BatchObserver>).digest(trailer)
+        : this.hash.digest("hex");
+    return { sha256, byteSize: this.bytes };
   }
 
   /** Closes the file without finishing it (the caller deletes it). */

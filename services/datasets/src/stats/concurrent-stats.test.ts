@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -38,10 +39,10 @@ const WORDS = ["alpha", "beta", "gamma", "délta", "日本", "🎉", "zeta", ""]
 
 /**
  * A CSV beyond the 4 MiB inference window whose last rows contradict the inferred schema:
- * `late` becomes float64 (the conversion starts over: a second stream) and `dense` gets
- * its first null (the schema message is rewritten).
+ * `late` becomes float64 (the conversion starts over: a second stream) and, with `lateNull`,
+ * `dense` gets its first null (the schema message is rewritten).
  */
-function* csvChunks(rows: number, restart: boolean): Generator<Uint8Array> {
+function* csvChunks(rows: number, restart: boolean, lateNull = true): Generator<Uint8Array> {
   const rand = prng(7);
   let text = "id,x,b,s,t,late,dense\n";
   for (let i = 0; i < rows; i++) {
@@ -52,7 +53,7 @@ function* csvChunks(rows: number, restart: boolean): Generator<Uint8Array> {
     const s = rand() < 0.05 ? "" : `"${w} ${Math.floor(rand() * 5000)}"`;
     const t = rand() < 0.05 ? "" : new Date(Date.UTC(2020, 0, 1) + Math.floor(rand() * 1e11)).toISOString();
     const late = last && restart ? "1.5" : String(Math.floor(rand() * 100) - 50);
-    const dense = last ? "" : String(i % 97);
+    const dense = last && lateNull ? "" : String(i % 97);
     text += `${i},${x},${b},${s},${t},${late},${dense}\n`;
     if (text.length > 1 << 16) {
       yield Buffer.from(text);
@@ -131,6 +132,40 @@ describe("ConcurrentStats", () => {
       await ingested.cleanup();
     });
   }
+
+  for (const [name, worker] of [
+    ["a worker thread (built entry)", pathToFileURL(workerJs)],
+    ["the in-process fallback", "in-process"],
+  ] as const) {
+    it(`hashes the stream for ingest through ${name}: the stored file's sha256, with or without a restart`, async () => {
+      for (const restart of [false, true]) {
+        const stats = ConcurrentStats.start({ histogramBins: 10, worker, maxInFlightBytes: 1 });
+        const options = { format: SourceFormat.CSV, maxSourceBytes: 1 << 30, tmpDir: dir, batchRows: 1000 };
+        try {
+          // No late null: the digest the observer returns is the content address.
+          const observed = await ingest(asAsync(csvChunks(90_000, restart, false)), {
+            ...options,
+            observer: stats,
+          });
+          const alone = await ingest(asAsync(csvChunks(90_000, restart, false)), options);
+          const file = createHash("sha256")
+            .update(await readFile(observed.arrowPath))
+            .digest("hex");
+          expect(observed.sha256).toBe(file);
+          expect(alone.sha256).toBe(file);
+          await Promise.all([observed.cleanup(), alone.cleanup()]);
+        } finally {
+          await stats.close();
+        }
+      }
+    });
+  }
+
+  it("refuses a digest once closed: a batch missed would make it wrong", async () => {
+    const stats = ConcurrentStats.start({ histogramBins: 10, worker: pathToFileURL(workerJs) });
+    await stats.close();
+    await expect(stats.digest(new Uint8Array(8))).rejects.toThrow(/closed/);
+  });
 
   it("matches computeStats with string sketches past their exact limit, through the worker", async () => {
     const options = {

@@ -70,6 +70,7 @@ export class ConcurrentStats {
   private failure: Error | undefined;
   private waiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private result: { resolve: (stats: ColumnStats[]) => void; reject: (err: Error) => void } | undefined;
+  private digestWaiter: { resolve: (sha256: string) => void; reject: (err: Error) => void } | undefined;
   private closed: Promise<void> | undefined;
   /** Whether `finish` was sent, and whether its result came back. */
   private finishPosted = false;
@@ -144,6 +145,12 @@ export class ConcurrentStats {
           resolve();
         }
         return;
+      case "digest": {
+        const waiter = this.digestWaiter;
+        this.digestWaiter = undefined;
+        waiter?.resolve(message.sha256);
+        return;
+      }
       case "result": {
         const result = this.result;
         this.result = undefined;
@@ -162,11 +169,13 @@ export class ConcurrentStats {
 
   private fail(err: Error): void {
     this.failure ??= err;
-    const { waiter, result } = this;
+    const { waiter, result, digestWaiter } = this;
     this.waiter = undefined;
     this.result = undefined;
+    this.digestWaiter = undefined;
     waiter?.reject(this.failure);
     result?.reject(this.failure);
+    digestWaiter?.reject(this.failure);
   }
 
   /** Observer: a stream starts (again). */
@@ -201,6 +210,22 @@ export class ConcurrentStats {
     if (this.inFlight <= this.maxInFlight) return undefined;
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
+    });
+  }
+
+  /**
+   * Observer: the stream ended with `trailer`; resolves to the hex sha256 of every byte of it
+   * (schema message, batches, trailer), computed by the worker as the batches went by, so
+   * ingest's thread does not hash. Rejects when the worker failed or was closed: a batch it
+   * missed would make the digest wrong.
+   */
+  digest(trailer: Uint8Array): Promise<string> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.closed !== undefined) return Promise.reject(new Error("the statistics worker was closed"));
+    if (this.digestWaiter !== undefined) return Promise.reject(new Error("digest() was called twice"));
+    return new Promise<string>((resolve, reject) => {
+      this.digestWaiter = { resolve, reject };
+      this.backend.post({ type: "digest", trailer: Uint8Array.from(trailer) });
     });
   }
 
@@ -244,7 +269,8 @@ export class ConcurrentStats {
    */
   close(): Promise<void> {
     if (this.closed === undefined) {
-      const idle = this.finished || (!this.finishPosted && this.inFlight === 0);
+      const idle =
+        (this.finished || (!this.finishPosted && this.inFlight === 0)) && this.digestWaiter === undefined;
       const clean = idle && this.failure === undefined;
       this.closed = this.backend.release(clean);
       this.fail(new StatsWorkerFailed("the statistics worker was closed"));

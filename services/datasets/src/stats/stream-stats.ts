@@ -1,3 +1,4 @@
+import { createHash, type Hash } from "node:crypto";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   type ColumnStats,
@@ -20,6 +21,9 @@ import { UnsupportedLayout } from "./numeric-columns-file.js";
  *   schema message; batches seen before are forgotten (inference ran a second pass).
  * - `batch`: one record batch message of that stream (usually transferred, not copied); the
  *   worker answers `ack` with its `bytes` once the batch is in the statistics (backpressure).
+ * - `digest`: the stream ended with `trailer` (its end-of-stream marker); the worker answers
+ *   `digest` with the hex sha256 of the schema message, every batch and the trailer: the
+ *   file's content address, hashed on the worker instead of ingest's thread.
  * - `finish`: the stream is complete at `path`, with the final `schema`; the worker runs the
  *   histogram pass over the file and answers `result` (ColumnStats binaries, schema order).
  * - `error`: pass 1 or 2 failed; the worker ignores every later message.
@@ -28,11 +32,13 @@ export type ToStatsWorker =
   | ({ readonly type: "open" } & StatsWorkerData)
   | { readonly type: "start"; readonly schema: Uint8Array; readonly schemaMessage: Uint8Array }
   | { readonly type: "batch"; readonly message: Uint8Array }
+  | { readonly type: "digest"; readonly trailer: Uint8Array }
   | { readonly type: "finish"; readonly path: string; readonly schema: Uint8Array };
 
 export type FromStatsWorker =
   | { readonly type: "ack"; readonly bytes: number }
   | { readonly type: "result"; readonly stats: Uint8Array[] }
+  | { readonly type: "digest"; readonly sha256: string }
   | { readonly type: "error"; readonly name: string; readonly message: string; readonly stack?: string };
 
 /** The options of one upload's statistics. */
@@ -60,6 +66,8 @@ export class StreamStats {
   private collector: StatsCollector | undefined;
   private schema: Schema | undefined;
   private schemaMessage: Uint8Array = new Uint8Array(0);
+  /** sha256 of the stream's bytes so far: schema message, then each batch message. */
+  private hash: Hash | undefined;
 
   constructor(private readonly options: StatsOptions) {}
 
@@ -68,13 +76,25 @@ export class StreamStats {
     this.collector = new StatsCollector(schema, this.options);
     this.schema = schema;
     this.schemaMessage = schemaMessage;
+    this.hash = createHash("sha256").update(schemaMessage);
   }
 
   /** Pass 1 over one record batch message of the stream (read in place, not copied). */
   add(message: Uint8Array): void {
     const collector = this.collector;
-    if (collector === undefined) throw new Error("a record batch arrived before its stream started");
+    if (collector === undefined || this.hash === undefined) {
+      throw new Error("a record batch arrived before its stream started");
+    }
+    this.hash.update(message);
     for (const batch of RecordBatchReader.from([this.schemaMessage, message])) collector.add(batch);
+  }
+
+  /** The hex sha256 of the stream seen so far followed by `trailer`, which ends it. */
+  digest(trailer: Uint8Array): string {
+    const hash = this.hash;
+    if (hash === undefined) throw new Error("the stream's digest was asked before it started");
+    this.hash = undefined;
+    return hash.update(trailer).digest("hex");
   }
 
   /** Pass 2 over the finished stream file, then the statistics in schema order. */
@@ -133,6 +153,9 @@ export function statsHandler(reply: (message: FromStatsWorker) => void): (messag
         case "batch":
           stats.add(message.message);
           reply({ type: "ack", bytes: message.message.byteLength });
+          return;
+        case "digest":
+          reply({ type: "digest", sha256: stats.digest(message.trailer) });
           return;
         case "finish":
           stats
