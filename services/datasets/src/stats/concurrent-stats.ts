@@ -55,8 +55,9 @@ class StatsWorkerFailed extends Error {
 
 /**
  * Computes the statistics of a canonical stream while ingest writes it: an ingest
- * `observer` (start / batch / ready) that moves each record batch message, once written,
- * to a worker thread running pass 1; `finish(path)` runs the histogram
+ * `observer` (start / batch / ready / digest) that moves each record batch message, once
+ * written, to a worker thread running pass 1 and hashing the stream (the content address
+ * ingest returns); `finish(path)` runs the histogram
  * pass there over the finished file and returns the ColumnStats, identical to
  * computeStats over that file. Ingest waits (`ready`) while more than `maxInFlightBytes`
  * are posted and not yet processed, so memory stays bounded when the worker lags.
