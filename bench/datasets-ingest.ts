@@ -215,20 +215,21 @@ async function measureThroughService(
     const client = createClient(DatasetService, transport);
     const { size } = await stat(csvPath);
 
-    async function* upload(path: string, dataset: string) {
+    /** An upload's messages: metadata creating `dataset`, then the CSV's chunks. */
+    async function* upload(dataset: string, chunks: AsyncIterable<Buffer> | Iterable<Buffer>) {
       yield {
         payload: {
           case: "metadata" as const,
           value: { dataset, createDataset: true, format: SourceFormat.CSV },
         },
       };
-      for await (const chunk of createReadStream(path, { highWaterMark: UPLOAD_CHUNK_BYTES })) {
-        yield { payload: { case: "chunk" as const, value: chunk as Buffer } };
-      }
+      for await (const chunk of chunks) yield { payload: { case: "chunk" as const, value: chunk } };
     }
-    if (warmupPath !== undefined) await client.uploadDatasetVersion(upload(warmupPath, "warmup"));
+    const fileChunks = (path: string): AsyncIterable<Buffer> =>
+      createReadStream(path, { highWaterMark: UPLOAD_CHUNK_BYTES });
+    if (warmupPath !== undefined) await client.uploadDatasetVersion(upload("warmup", fileChunks(warmupPath)));
     const started = performance.now();
-    const { version } = await client.uploadDatasetVersion(upload(csvPath, "bench"));
+    const { version } = await client.uploadDatasetVersion(upload("bench", fileChunks(csvPath)));
     const seconds = (performance.now() - started) / 1000;
     const peak = await peakRssMb(service.pid as number);
     if (version === undefined || Number(version.rowCount) !== rows) {
@@ -254,17 +255,7 @@ async function measureThroughService(
     const smallTimes: number[] = [];
     for (let k = 0; k < SMALL_UPLOADS; k++) {
       const started = performance.now();
-      await client.uploadDatasetVersion(
-        (async function* () {
-          yield {
-            payload: {
-              case: "metadata" as const,
-              value: { dataset: `small-${k}`, createDataset: true, format: SourceFormat.CSV },
-            },
-          };
-          yield { payload: { case: "chunk" as const, value: smallCsv(k) } };
-        })(),
-      );
+      await client.uploadDatasetVersion(upload(`small-${k}`, [smallCsv(k)]));
       smallTimes.push(performance.now() - started);
     }
     transport.close();

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --initial-old-space-size=128
+#!/usr/bin/env node
 // The `seam` executable. Telemetry must be registered before grpc-js, ioredis or
 // http load (ESM loader hook), so everything else is imported dynamically after it.
 const argv = process.argv.slice(2);
