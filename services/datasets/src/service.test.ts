@@ -10,7 +10,7 @@ import {
   Split,
   type UploadDatasetVersionRequest,
 } from "@seam/proto/seam/datasets/v1/datasets_pb";
-import { tableFromIPC } from "apache-arrow";
+import { tableFromIPC, tableToIPC } from "apache-arrow";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConcurrentStats } from "./stats/index.js";
 import {
@@ -346,6 +346,35 @@ describe("dataset service lifecycle", () => {
     const parts: Uint8Array[] = [];
     for await (const chunk of stores.blobs.get(a.version.sha256)) parts.push(chunk);
     expect(sha256(Buffer.concat(parts))).toBe(a.version.sha256);
+  });
+
+  it("gives the blob store the digest checked against the file for text uploads; it hashes Arrow IPC itself", async () => {
+    const putFile = vi.spyOn(stores.blobs, "putFile");
+    try {
+      const { version } = await upload("iris", irisCsv(5));
+      expect(putFile.mock.lastCall?.[1]?.known).toEqual({
+        sha256: version.sha256,
+        size: Number(version.byteSize),
+      });
+      const parts: Uint8Array[] = [];
+      for await (const chunk of stores.blobs.get(version.sha256)) parts.push(chunk);
+      expect(sha256(Buffer.concat(parts))).toBe(version.sha256);
+
+      // Arrow IPC uploads are not observed by the statistics worker: nothing was checked.
+      const arrow = tableToIPC(await readTable({ dataset: "iris" }), "stream");
+      const copy = await client.uploadDatasetVersion(
+        uploadStream(
+          { dataset: "iris-arrow", createDataset: true, format: SourceFormat.ARROW_IPC },
+          arrow,
+          4096,
+        ),
+      );
+      expect(copy.version?.sha256).toBe(version.sha256);
+      expect(putFile).toHaveBeenCalledTimes(2);
+      expect(putFile.mock.lastCall?.[1]?.known).toBeUndefined();
+    } finally {
+      putFile.mockRestore();
+    }
   });
 });
 

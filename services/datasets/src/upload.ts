@@ -130,10 +130,11 @@ async function storeVersion(
   const { split } = plan;
   // The key column can only be checked now when the schema was inferred.
   if (split !== undefined) validateSplitSpec(split, ingested.schema, "metadata.split");
-  // Three readers of the finished file at once: the worker's histogram pass, the split
-  // counts and the blob store's hash (both on this thread), so the hash is off the critical
-  // path. Storing the blob before the statistics are known costs a release if they fail.
-  // The file is adopted, not copied, where the store can (the local store links it in place).
+  // The finished file is read by the worker's histogram pass, the split counts and, unless
+  // the statistics worker already checked the file against the digest, the blob store's
+  // hash, all at once. Storing the blob before the statistics are known costs a release if
+  // they fail. The file is adopted, not copied, where the store can (the local store links
+  // it in place).
   const [statsResult, splitsResult, putResult] = await Promise.allSettled([
     concurrentStats.finish(ingested.arrowPath, ingested.schema, signal),
     split === undefined
@@ -141,7 +142,10 @@ async function storeVersion(
       : countSplits(openArrowFile(ingested.arrowPath), split).then((counts) =>
           create(SplitsSchema, { spec: split, counts }),
         ),
-    deps.blobs.putFile(ingested.arrowPath, { signal }),
+    deps.blobs.putFile(ingested.arrowPath, {
+      signal,
+      ...(ingested.fileChecked ? { known: { sha256: ingested.sha256, size: ingested.byteSize } } : {}),
+    }),
   ]);
   if (putResult.status === "rejected") {
     throw statsResult.status === "rejected"

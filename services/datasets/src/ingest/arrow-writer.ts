@@ -50,11 +50,12 @@ class CapturingStreamWriter extends RecordBatchStreamWriter {
  */
 export interface BatchObserver {
   /**
-   * A stream starts: its schema and IPC schema message. Called again when a conversion
-   * starts over (inference fell back to a second pass): forget every batch seen before.
-   * A late null only rewrites the schema message's nullability and calls nothing.
+   * A stream starts: its schema, IPC schema message and the file it is written to. Called
+   * again when a conversion starts over (inference fell back to a second pass): forget every
+   * batch seen before. A late null only rewrites the schema message's nullability and calls
+   * nothing.
    */
-  start(schema: Schema, schemaMessage: Uint8Array): void;
+  start(schema: Schema, schemaMessage: Uint8Array, path: string): void;
   /**
    * The IPC message bytes (metadata and body) of one record batch, in stream order, once
    * the file has them: from then on they are the observer's (it may transfer their buffer
@@ -64,10 +65,12 @@ export interface BatchObserver {
   /** Backpressure: when it returns a promise, the writer waits for it between input chunks. */
   ready(): Promise<void> | undefined;
   /**
-   * Optional: the stream ended with `trailer` (its end-of-stream marker); resolves to the hex
-   * sha256 of the schema message, every batch and the trailer. An observer that has it
-   * hashes the stream in the writer's stead (e.g. on a worker thread that sees the bytes
-   * anyway); the blob store's own hash of the stored file still checks it.
+   * Optional: the stream ended with `trailer` (its end-of-stream marker) and the file is
+   * closed; resolves to the hex sha256 of the schema message, every batch and the trailer,
+   * once the file proved to hold exactly those bytes (read back and compared as they were
+   * written; DataLossError otherwise). An observer that has it hashes the stream in the
+   * writer's stead (e.g. on a worker thread that sees the bytes anyway), and the digest is
+   * the file's own: the blob store can take it instead of hashing the file again.
    */
   digest?(trailer: Uint8Array): Promise<string>;
 }
@@ -76,6 +79,11 @@ export interface BatchObserver {
 export interface ArrowFileSummary {
   readonly sha256: string;
   readonly byteSize: number;
+  /**
+   * Whether `sha256` was checked against the file's bytes read back (an observer's
+   * {@link BatchObserver.digest}), not only computed from the bytes handed to the file.
+   */
+  readonly fileChecked: boolean;
 }
 
 /** The bytes of the IPC schema message for these columns. */
@@ -99,6 +107,7 @@ export class ArrowFileWriter {
   readonly headerBytes: number;
 
   private constructor(
+    path: string,
     private readonly stream: WriteStream,
     readonly schema: ArrowSchema,
     private readonly observer: BatchObserver | undefined,
@@ -112,13 +121,13 @@ export class ArrowFileWriter {
     const header = this.writer.take();
     this.headerBytes = header.length;
     this.push(header);
-    observer?.start(toProtoSchema(columns), header);
+    observer?.start(toProtoSchema(columns), header, path);
   }
 
   /** Creates (truncates) `path` and writes the schema message; `observer` sees the stream. */
   static create(path: string, columns: readonly ColumnSpec[], observer?: BatchObserver): ArrowFileWriter {
     const stream = createWriteStream(path, { highWaterMark: 8 << 20 });
-    return new ArrowFileWriter(stream, toArrowSchema(columns), observer, columns);
+    return new ArrowFileWriter(path, stream, toArrowSchema(columns), observer, columns);
   }
 
   private push(buf: Buffer, written?: (err?: Error | null) => void): void {
@@ -164,11 +173,10 @@ export class ArrowFileWriter {
     await once(this.stream, "close");
     if (this.failure) throw this.failure;
     // Every batch reached the observer before the stream closed (write callbacks come first).
-    const sha256 =
-      this.hash === undefined
-        ? await (this.observer as Required<BatchObserver>).digest(trailer)
-        : this.hash.digest("hex");
-    return { sha256, byteSize: this.bytes };
+    if (this.hash !== undefined)
+      return { sha256: this.hash.digest("hex"), byteSize: this.bytes, fileChecked: false };
+    const sha256 = await (this.observer as Required<BatchObserver>).digest(trailer);
+    return { sha256, byteSize: this.bytes, fileChecked: true };
   }
 
   /** Closes the file without finishing it (the caller deletes it). */
@@ -213,5 +221,5 @@ export async function rewriteSchema(
     await rm(next, { force: true });
     throw err;
   }
-  return { sha256: hash.digest("hex"), byteSize: bytes };
+  return { sha256: hash.digest("hex"), byteSize: bytes, fileChecked: false };
 }

@@ -23,7 +23,7 @@
  *   spooled upload; a late null only rewrites the schema message.
  */
 export { type ArrowConvertOptions, convertArrowStream } from "./arrow-source.js";
-export { type ArrowFileSummary, ArrowFileWriter } from "./arrow-writer.js";
+export { type ArrowFileSummary, ArrowFileWriter, type BatchObserver } from "./arrow-writer.js";
 export { type ColumnSpec, explicitColumns, toArrowSchema, toProtoSchema } from "./columns.js";
 export { type ConvertResult, convertText, type TextConvertOptions } from "./convert-text.js";
 export {

@@ -44,6 +44,12 @@ export interface IngestResult {
   readonly arrowPath: string;
   /** Hex sha256 of the Arrow file. */
   readonly sha256: string;
+  /**
+   * Whether `sha256` was checked against the file's bytes read back, as the statistics
+   * observer does (see BatchObserver.digest): the blob store can then take it as the file's
+   * digest instead of hashing the file again.
+   */
+  readonly fileChecked: boolean;
   /** Size of the Arrow file in bytes. */
   readonly byteSize: number;
   readonly rowCount: number;
@@ -136,6 +142,7 @@ export async function ingest(
     return {
       arrowPath,
       sha256: result.sha256,
+      fileChecked: result.fileChecked,
       byteSize: result.byteSize,
       rowCount: result.rowCount,
       schema: toProtoSchema(result.columns),
@@ -190,6 +197,7 @@ export async function convertCsvFile(
   return {
     arrowPath,
     sha256: result.sha256,
+    fileChecked: result.fileChecked,
     byteSize: result.byteSize,
     rowCount: result.rowCount,
     schema: toProtoSchema(result.columns),

@@ -1,11 +1,12 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync, truncateSync, writeSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
+import { DataLossError } from "@seam/kit/errors";
 import {
   type ColumnStats,
   ColumnStatsSchema,
@@ -14,7 +15,7 @@ import {
   SourceFormat,
 } from "@seam/proto/seam/datasets/v1/datasets_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type IngestResult, ingest } from "../ingest/index.js";
+import { type BatchObserver, type IngestResult, ingest } from "../ingest/index.js";
 import { ConcurrentStats, type ConcurrentStatsOptions, computeStats, openArrowFile } from "./index.js";
 import { prng } from "./test-support.js";
 
@@ -153,7 +154,61 @@ describe("ConcurrentStats", () => {
             .digest("hex");
           expect(observed.sha256).toBe(file);
           expect(alone.sha256).toBe(file);
+          // Only the observer's digest was checked against the file read back.
+          expect([observed.fileChecked, alone.fileChecked]).toEqual([true, false]);
           await Promise.all([observed.cleanup(), alone.cleanup()]);
+        } finally {
+          await stats.close();
+        }
+      }
+    });
+  }
+
+  for (const [name, worker] of [
+    ["a worker thread (built entry)", pathToFileURL(workerJs)],
+    ["the in-process fallback", "in-process"],
+  ] as const) {
+    it(`fails ingest with DataLossError through ${name} when the file does not hold what was written`, async () => {
+      for (const damage of ["flip", "truncate"] as const) {
+        const stats = ConcurrentStats.start({ histogramBins: 10, worker });
+        let path = "";
+        let batches = 0;
+        // Between the write and the check of the third batch, something else changes the file.
+        const tampering: BatchObserver = {
+          start: (schema, schemaMessage, file) => {
+            path = file;
+            stats.start(schema, schemaMessage, file);
+          },
+          batch: (message) => {
+            if (++batches === 3) {
+              const size = statSync(path).size;
+              if (damage === "truncate") truncateSync(path, size - 1);
+              else {
+                const fd = openSync(path, "r+");
+                writeSync(fd, Buffer.from([0xff ^ (message[message.length - 1] as number)]), 0, 1, size - 1);
+                closeSync(fd);
+              }
+            }
+            stats.batch(message);
+          },
+          ready: () => stats.ready(),
+          digest: (trailer) => stats.digest(trailer),
+        };
+        try {
+          const ingested = ingest(asAsync(csvChunks(20_000, false, false)), {
+            format: SourceFormat.CSV,
+            maxSourceBytes: 1 << 30,
+            tmpDir: dir,
+            batchRows: 1000,
+            observer: tampering,
+          });
+          await expect(ingested).rejects.toBeInstanceOf(DataLossError);
+          // A truncated file reads short, or as a hole once the next batch is written past it.
+          await expect(ingested).rejects.toThrow(
+            damage === "flip" ? /differs at byte/ : /ends at byte|differs at byte/,
+          );
+          // Ingest removed what it wrote.
+          expect(existsSync(path)).toBe(false);
         } finally {
           await stats.close();
         }
@@ -256,10 +311,10 @@ describe("ConcurrentStats", () => {
     const wrong = create(SchemaSchema, {
       columns: [{ name: "nope", type: ColumnType.INT64, nullable: true }],
     });
-    await expect(stats.finish(ingested.arrowPath, wrong)).rejects.toThrow(
-      /computing statistics failed: DataLossError: stored data has no column "nope"/,
-    );
-    await expect(stats.ready()).rejects.toThrow(/computing statistics failed/);
+    const failure = stats.finish(ingested.arrowPath, wrong);
+    await expect(failure).rejects.toThrow(/stored data has no column "nope"/);
+    await expect(failure).rejects.toBeInstanceOf(DataLossError);
+    await expect(stats.ready()).rejects.toThrow(/stored data has no column "nope"/);
     await stats.close();
     await stats.close();
     await ingested.cleanup();
@@ -267,6 +322,29 @@ describe("ConcurrentStats", () => {
     const next = await ingestWith({ histogramBins: 10, worker: pathToFileURL(workerJs) }, 100, false);
     expect(next.threadId).not.toBe(stats.threadId);
     await next.ingested.cleanup();
+  });
+
+  it("leaves no unhandled rejection when close() fails a finish nobody awaits", async () => {
+    const stats = ConcurrentStats.start({ histogramBins: 10, worker: pathToFileURL(workerJs) });
+    const ingested = await ingest(asAsync(csvChunks(100, false)), {
+      format: SourceFormat.CSV,
+      maxSourceBytes: 1 << 30,
+      tmpDir: dir,
+      observer: stats,
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      // As when the caller's own code throws between starting finish and awaiting it.
+      void stats.finish(ingested.arrowPath, ingested.schema);
+      await stats.close();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await ingested.cleanup();
+    }
   });
 
   it("rejects finish on abort, and after close", async () => {

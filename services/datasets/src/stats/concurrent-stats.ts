@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { DataLossError } from "@seam/kit/errors";
 import {
   type ColumnStats,
   ColumnStatsSchema,
@@ -49,6 +50,16 @@ interface Backend {
   release(clean: boolean): Promise<void>;
 }
 
+/**
+ * `promise`, with a no-op handler attached: `close()` rejects whatever still waits, and a
+ * caller that stopped listening (its own code failed first) must not crash the process
+ * with an unhandled rejection. Whoever awaits it still gets the rejection.
+ */
+function quietWhenOrphaned<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
 class StatsWorkerFailed extends Error {
   override readonly name = "StatsWorkerFailed";
 }
@@ -62,7 +73,8 @@ class StatsWorkerFailed extends Error {
  * computeStats over that file. Ingest waits (`ready`) while more than `maxInFlightBytes`
  * are posted and not yet processed, so memory stays bounded when the worker lags.
  *
- * A worker failure fails the next `ready` and `finish` (plain Error: INTERNAL). `close()`
+ * A worker failure fails the next `ready` and `finish` (plain Error: INTERNAL; DataLossError
+ * when the file did not hold the bytes written to it). `close()`
  * is done with the worker; call it on every path (it is idempotent). Workers come from a
  * per-process pool: one whose upload finished cleanly serves the next upload.
  */
@@ -160,7 +172,11 @@ export class ConcurrentStats {
         return;
       }
       case "error": {
-        const err = new StatsWorkerFailed(`computing statistics failed: ${message.name}: ${message.message}`);
+        // The file not holding the bytes written to it is data loss; anything else is ours.
+        const err =
+          message.name === "DataLossError"
+            ? new DataLossError(message.message)
+            : new StatsWorkerFailed(`computing statistics failed: ${message.name}: ${message.message}`);
         if (message.stack !== undefined) err.stack = `${err.name}: ${err.message}\n[worker] ${message.stack}`;
         this.fail(err);
         return;
@@ -179,13 +195,14 @@ export class ConcurrentStats {
     digestWaiter?.reject(this.failure);
   }
 
-  /** Observer: a stream starts (again). */
-  start(schema: Schema, schemaMessage: Uint8Array): void {
+  /** Observer: a stream starts (again), written to `path`. */
+  start(schema: Schema, schemaMessage: Uint8Array, path: string): void {
     if (this.failure !== undefined || this.closed !== undefined) return;
     this.backend.post({
       type: "start",
       schema: toBinary(SchemaSchema, schema),
       schemaMessage: Uint8Array.from(schemaMessage),
+      path,
     });
   }
 
@@ -215,19 +232,22 @@ export class ConcurrentStats {
   }
 
   /**
-   * Observer: the stream ended with `trailer`; resolves to the hex sha256 of every byte of it
-   * (schema message, batches, trailer), computed by the worker as the batches went by, so
-   * ingest's thread does not hash. Rejects when the worker failed or was closed: a batch it
-   * missed would make the digest wrong.
+   * Observer: the stream ended with `trailer` and its file is closed; resolves to the hex
+   * sha256 of every byte of it (schema message, batches, trailer), computed by the worker as
+   * the batches went by, so ingest's thread does not hash, once the worker found the file to
+   * hold exactly those bytes (DataLossError otherwise): the file's own digest. Rejects when
+   * the worker failed or was closed: a batch it missed would make the digest wrong.
    */
   digest(trailer: Uint8Array): Promise<string> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.closed !== undefined) return Promise.reject(new Error("the statistics worker was closed"));
     if (this.digestWaiter !== undefined) return Promise.reject(new Error("digest() was called twice"));
-    return new Promise<string>((resolve, reject) => {
-      this.digestWaiter = { resolve, reject };
-      this.backend.post({ type: "digest", trailer: Uint8Array.from(trailer) });
-    });
+    return quietWhenOrphaned(
+      new Promise<string>((resolve, reject) => {
+        this.digestWaiter = { resolve, reject };
+        this.backend.post({ type: "digest", trailer: Uint8Array.from(trailer) });
+      }),
+    );
   }
 
   /**
@@ -240,25 +260,27 @@ export class ConcurrentStats {
     if (this.closed !== undefined) return Promise.reject(new Error("the statistics worker was closed"));
     if (this.result !== undefined) return Promise.reject(new Error("finish() was called twice"));
     signal?.throwIfAborted();
-    return new Promise<ColumnStats[]>((resolve, reject) => {
-      const onAbort = () => {
-        this.result = undefined;
-        reject(signal?.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.result = {
-        resolve: (stats) => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve(stats);
-        },
-        reject: (err) => {
-          signal?.removeEventListener("abort", onAbort);
-          reject(err);
-        },
-      };
-      this.finishPosted = true;
-      this.backend.post({ type: "finish", path, schema: toBinary(SchemaSchema, schema) });
-    });
+    return quietWhenOrphaned(
+      new Promise<ColumnStats[]>((resolve, reject) => {
+        const onAbort = () => {
+          this.result = undefined;
+          reject(signal?.reason);
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        this.result = {
+          resolve: (stats) => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve(stats);
+          },
+          reject: (err) => {
+            signal?.removeEventListener("abort", onAbort);
+            reject(err);
+          },
+        };
+        this.finishPosted = true;
+        this.backend.post({ type: "finish", path, schema: toBinary(SchemaSchema, schema) });
+      }),
+    );
   }
 
   /**

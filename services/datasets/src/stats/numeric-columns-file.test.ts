@@ -189,7 +189,7 @@ describe("the histogram pass over a file", () => {
     const stream = new StreamStats({ histogramBins: 3 });
     const bytes = ipcStreamOf([batch]);
     const schemaMessageLength = 8 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(4, true);
-    stream.start(schema, bytes.subarray(0, schemaMessageLength));
+    stream.start(schema, bytes.subarray(0, schemaMessageLength), path);
     stream.add(bytes.subarray(schemaMessageLength));
     const stats = await stream.finish(path, schema);
     const x = stats[0]?.kind;

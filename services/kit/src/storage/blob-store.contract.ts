@@ -3,7 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "../errors/index.js";
+import {
+  DataLossError,
+  InvalidArgumentError,
+  NotFoundError,
+  ResourceExhaustedError,
+} from "../errors/index.js";
 import type { BlobStore } from "./ports.js";
 
 /** A fresh, empty blob store for one test and a way to see everything it keeps. */
@@ -182,6 +187,22 @@ export function describeBlobStoreContract(name: string, open: () => Promise<Blob
         expect(await fixture.stored()).toEqual([]);
         expect(await store.stat(sha256(data))).toBeUndefined();
         expect((await store.putFile(path, { maxBytes: 30_000 })).size).toBe(30_000);
+      });
+
+      it("stores a file under the digest the caller knows, and refuses one of another size", async () => {
+        const data = randomBytes(50_000);
+        const path = join(dir, "d.bin");
+        await writeFile(path, data);
+        const known = { sha256: sha256(data), size: data.length };
+        await expect(store.putFile(path, { known: { ...known, size: 49_999 } })).rejects.toBeInstanceOf(
+          DataLossError,
+        );
+        await expect(store.putFile(path, { known: { ...known, sha256: "ABC" } })).rejects.toBeInstanceOf(
+          InvalidArgumentError,
+        );
+        expect(await fixture.stored()).toEqual([]);
+        expect(await store.putFile(path, { known })).toEqual(known);
+        expect((await readAll(store.get(known.sha256))).data.equals(data)).toBe(true);
       });
     });
 

@@ -6,6 +6,7 @@ export { type OpenOnlineStoreOptions, openOnlineStore } from "./open-online-stor
 export { type OpenStoresOptions, openStores } from "./open-stores.js";
 export type {
   BlobInfo,
+  BlobPutFileOptions,
   BlobPutOptions,
   BlobStore,
   EventBus,

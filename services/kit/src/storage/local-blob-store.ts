@@ -1,14 +1,32 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { copyFile, link, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { copyFile, type FileHandle, link, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { abortable } from "../async/index.js";
-import { NotFoundError, ResourceExhaustedError } from "../errors/index.js";
+import { DataLossError, NotFoundError, ResourceExhaustedError } from "../errors/index.js";
 import { checkSha256, checkSize, DEFAULT_CHUNK_SIZE } from "./internal/blob-address.js";
-import type { BlobInfo, BlobPutOptions, BlobStore } from "./ports.js";
+import type { BlobInfo, BlobPutFileOptions, BlobPutOptions, BlobStore } from "./ports.js";
 
 /** Read size of `putFile`'s hash pass. */
 const HASH_BUFFER_BYTES = 4 << 20;
+
+/** sha256 of an open file of `size` bytes, read with one reused buffer. */
+async function hashFile(file: FileHandle, size: number, path: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash("sha256");
+  let hashed = 0;
+  // One buffer read into again and again: a stream's fresh 4 MiB chunk per read made a
+  // gigabyte upload's final hash pay about a quarter of its time in GC.
+  const buffer = Buffer.allocUnsafe(Math.min(HASH_BUFFER_BYTES, Math.max(size, 1)));
+  for (;;) {
+    signal?.throwIfAborted();
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, hashed);
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    hashed += bytesRead;
+  }
+  if (hashed !== size) throw new Error(`${path} changed size while being stored`);
+  return hash.digest("hex");
+}
 
 /**
  * {@link BlobStore} in a local directory: `<dir>/sha256/ab/cdef…` holds the blob
@@ -66,12 +84,14 @@ export class LocalBlobStore implements BlobStore {
   }
 
   /**
-   * Hashes the file (reading it once) and hard-links it into place; falls back to a copy
-   * when the store is on another file system (or links are not supported). The file is
-   * fsynced first, as `put` fsyncs what it wrote, so a stored blob is always complete.
+   * Hashes the file (reading it once; not when the caller gives the digest it checked
+   * against the file, `known`) and hard-links it into place; falls back to a copy when the
+   * store is on another file system (or links are not supported). The file is fsynced
+   * first, as `put` fsyncs what it wrote, so a stored blob is always complete.
    */
-  async putFile(path: string, options: BlobPutOptions = {}): Promise<BlobInfo> {
+  async putFile(path: string, options: BlobPutFileOptions = {}): Promise<BlobInfo> {
     checkSize("maxBytes", options.maxBytes, 0);
+    if (options.known !== undefined) checkSha256(options.known.sha256);
     options.signal?.throwIfAborted();
     const file = await open(path, "r");
     let sha256: string;
@@ -81,24 +101,16 @@ export class LocalBlobStore implements BlobStore {
       if (options.maxBytes !== undefined && size > options.maxBytes) {
         throw new ResourceExhaustedError(`blob is larger than the limit of ${options.maxBytes} bytes`);
       }
+      if (options.known !== undefined && options.known.size !== size) {
+        throw new DataLossError(
+          `${path} has ${size} bytes, not the ${options.known.size} its digest was taken of`,
+        );
+      }
       // Flushing to disk (a worker thread) overlaps hashing (this thread).
       const synced = file.sync();
       synced.catch(() => {});
-      const hash = createHash("sha256");
-      let hashed = 0;
-      // One buffer read into again and again: a stream's fresh 4 MiB chunk per read made a
-      // gigabyte upload's final hash pay about a quarter of its time in GC.
-      const buffer = Buffer.allocUnsafe(Math.min(HASH_BUFFER_BYTES, Math.max(size, 1)));
-      for (;;) {
-        options.signal?.throwIfAborted();
-        const { bytesRead } = await file.read(buffer, 0, buffer.length, hashed);
-        if (bytesRead === 0) break;
-        hash.update(buffer.subarray(0, bytesRead));
-        hashed += bytesRead;
-      }
+      sha256 = options.known?.sha256 ?? (await hashFile(file, size, path, options.signal));
       await synced;
-      if (hashed !== size) throw new Error(`${path} changed size while being stored`);
-      sha256 = hash.digest("hex");
     } finally {
       await file.close();
     }

@@ -61,6 +61,19 @@ export interface BlobPutOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of {@link BlobStore.putFile}. */
+export interface BlobPutFileOptions extends BlobPutOptions {
+  /**
+   * The file's sha256 and size, when the caller has them from the file's own bytes: it
+   * hashed what it wrote and compared the file, read back, with it (as dataset ingest's
+   * statistics worker does). The local store then adopts the file under this address
+   * without reading it again, after checking the size; a store that reads the file anyway
+   * (Redis) hashes it and refuses another digest. A file of another size, or another
+   * digest, is DataLossError and stores nothing.
+   */
+  readonly known?: BlobInfo;
+}
+
 /**
  * Content-addressed blobs (dataset files, model artifacts, checkpoints).
  * A put either stores the complete content under its sha256 or nothing at all;
@@ -70,12 +83,13 @@ export interface BlobStore {
   put(content: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: BlobPutOptions): Promise<BlobInfo>;
   /**
    * Stores the content of the finished local file at `path`, like `put` of its bytes (the
-   * store hashes it itself: the address is never taken on trust), but without copying it
-   * when the store can adopt the file: the local adapter hard-links it into place when
-   * it is on the same file system. The file stays where it is for the caller to remove;
-   * it must not be modified afterwards (removing or replacing it is fine).
+   * store hashes it itself, unless the caller gives the digest it checked against the
+   * file: `known`), but without copying it when the store can adopt the file: the local
+   * adapter hard-links it into place when it is on the same file system. The file stays
+   * where it is for the caller to remove; it must not be modified afterwards (removing or
+   * replacing it is fine).
    */
-  putFile(path: string, options?: BlobPutOptions): Promise<BlobInfo>;
+  putFile(path: string, options?: BlobPutFileOptions): Promise<BlobInfo>;
   /** Streams the content in chunks of at most `chunkSize` bytes; NotFoundError when absent. */
   get(
     sha256: string,

@@ -2,10 +2,10 @@ import { createHash, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import type { Redis } from "ioredis";
 import { abortable } from "../async/index.js";
-import { NotFoundError, ResourceExhaustedError } from "../errors/index.js";
+import { DataLossError, NotFoundError, ResourceExhaustedError } from "../errors/index.js";
 import { checkSha256, checkSize, DEFAULT_CHUNK_SIZE } from "./internal/blob-address.js";
 import { defineScript, type Script } from "./internal/redis-scripts.js";
-import type { BlobInfo, BlobPutOptions, BlobStore } from "./ports.js";
+import type { BlobInfo, BlobPutFileOptions, BlobPutOptions, BlobStore } from "./ports.js";
 
 /** Options of {@link RedisBlobStore}. */
 export interface RedisBlobStoreOptions {
@@ -62,11 +62,21 @@ export class RedisBlobStore implements BlobStore {
     this.#finalize = defineScript(this.#redis, "seamBlobFinalize", FINALIZE_LUA);
   }
 
-  async put(
+  put(
     content: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     options: BlobPutOptions = {},
   ): Promise<BlobInfo> {
+    return this.#put(content, options, undefined);
+  }
+
+  /** {@link put}, refusing (DataLossError, nothing stored) content that is not `known`. */
+  async #put(
+    content: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    options: BlobPutOptions,
+    known: BlobInfo | undefined,
+  ): Promise<BlobInfo> {
     checkSize("maxBytes", options.maxBytes, 0);
+    if (known !== undefined) checkSha256(known.sha256);
     const upload = `${this.#prefix}upload:${randomUUID()}:chunk:`;
     const hash = createHash("sha256");
     let size = 0;
@@ -97,6 +107,11 @@ export class RedisBlobStore implements BlobStore {
       if (pendingBytes > 0) await flush(Buffer.concat(pending));
       options.signal?.throwIfAborted();
       const sha256 = hash.digest("hex");
+      if (known !== undefined && (known.sha256 !== sha256 || known.size !== size)) {
+        throw new DataLossError(
+          `the file has sha256 ${sha256} and ${size} bytes, not the ${known.sha256} and ${known.size} bytes given for it`,
+        );
+      }
       const keys = [this.#metaKey(sha256)];
       for (let i = 0; i < chunks; i++) keys.push(upload + i);
       for (let i = 0; i < chunks; i++) keys.push(this.#chunkKey(sha256, i));
@@ -108,9 +123,12 @@ export class RedisBlobStore implements BlobStore {
     }
   }
 
-  /** Streams the file like {@link put}: Redis has no file to adopt. */
-  putFile(path: string, options: BlobPutOptions = {}): Promise<BlobInfo> {
-    return this.put(createReadStream(path, { highWaterMark: this.#chunkBytes }), options);
+  /**
+   * Streams the file like {@link put}: Redis has no file to adopt. It is read anyway, so a
+   * `known` digest is checked, not taken.
+   */
+  putFile(path: string, options: BlobPutFileOptions = {}): Promise<BlobInfo> {
+    return this.#put(createReadStream(path, { highWaterMark: this.#chunkBytes }), options, options.known);
   }
 
   async *get(
