@@ -1,8 +1,17 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, statSync, truncateSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { getPriority, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -292,6 +301,25 @@ describe("ConcurrentStats", () => {
     expect(out.trim()).toBe("true 2");
     expect(Date.now() - started).toBeLessThan(20_000);
   });
+
+  it.runIf(process.platform === "linux" && getPriority() < 10)(
+    "runs the worker thread at nice 10, below this thread, which stays at the process's priority",
+    async () => {
+      const niceOf = (task: string): number => {
+        const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+      };
+      const { ingested } = await ingestWith(
+        { histogramBins: 10, worker: pathToFileURL(workerJs) },
+        100,
+        false,
+      );
+      await ingested.cleanup();
+      const nices = readdirSync("/proc/self/task").map(niceOf);
+      expect(niceOf(String(process.pid))).toBe(0);
+      expect(nices).toContain(10);
+    },
+  );
 
   it("is defaulted to the in-process fallback when running from the TypeScript sources", async () => {
     const stats = ConcurrentStats.start({ histogramBins: 10 });
