@@ -1,5 +1,7 @@
+import { type Data, Utf8, vectorFromArray } from "apache-arrow";
 import { describe, expect, it } from "vitest";
 import { compareFrequencies, SpaceSaving } from "./space-saving.js";
+import { StringAccumulator } from "./string-stats.js";
 import { prng } from "./test-support.js";
 import { Utf8SpaceSaving } from "./utf8-space-saving.js";
 import { Utf8Table } from "./utf8-table.js";
@@ -124,5 +126,22 @@ describe("Utf8SpaceSaving", () => {
       bytes.add(seeded, 0, seeded.length, 5);
       expect(bytes.entries().sort(compareFrequencies)).toEqual(strings.entries().sort(compareFrequencies));
     }
+  });
+});
+
+describe("StringAccumulator lengths", () => {
+  it("counts code points in batches with and without multi-byte values, and in slices of them", () => {
+    const data = vectorFromArray(["日本語", "ab", "abcd", null, "é"], new Utf8()).data[0] as Data<Utf8>;
+    const lengths = (batch: Data<Utf8>) => {
+      const acc = new StringAccumulator();
+      acc.add(batch);
+      const { minLength, maxLength } = acc.result();
+      return [Number(minLength), Number(maxLength)];
+    };
+    expect(lengths(data)).toEqual([1, 4]);
+    // All ASCII: lengths in bytes. The slices' bytes are the parent's, around the slice.
+    expect(lengths(data.slice(1, 2))).toEqual([2, 4]);
+    expect(lengths(data.slice(0, 2))).toEqual([2, 3]);
+    expect(lengths(data.slice(2, 3))).toEqual([1, 4]);
   });
 });

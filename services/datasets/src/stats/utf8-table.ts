@@ -39,8 +39,13 @@ export class Utf8Table {
 
   /** Counts bytes[start, end) `count` more times; returns the value's length in code points. */
   add(bytes: Uint8Array, start: number, end: number, count = 1): number {
+    this.tally(bytes, start, end, count);
+    return codePointsOf(bytes, start, end);
+  }
+
+  /** Counts bytes[start, end) `count` more times (for a caller that knows the length in code points). */
+  tally(bytes: Uint8Array, start: number, end: number, count = 1): void {
     const length = end - start;
-    const chars = codePointsOf(bytes, start, end);
     const h = hashUtf8(bytes, start, end);
     const slots = this.slots;
     const mask = this.mask;
@@ -50,7 +55,7 @@ export class Utf8Table {
       const e = slots[2 * slot] - 1;
       if (e < 0) {
         this.insert(slot, h, bytes, start, length, count);
-        return chars;
+        return;
       }
       if (slots[2 * slot + 1] !== h || spans[2 * e + 1] !== length) continue;
       const at = spans[2 * e] - start;
@@ -63,7 +68,7 @@ export class Utf8Table {
       }
       if (same) {
         this.counts[e] += count;
-        return chars;
+        return;
       }
     }
   }
