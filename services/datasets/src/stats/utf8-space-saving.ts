@@ -104,7 +104,9 @@ export class Utf8SpaceSaving {
       v = new Uint8Array(length * 2);
       this.values[e] = v;
     }
-    v.set(bytes.subarray(start, end));
+    // A loop, not set(subarray(...)): most values are short, and this runs for nearly every
+    // value of a column with many distinct ones (an eviction each).
+    for (let i = 0; i < length; i++) v[i] = bytes[start + i];
     this.lengths[e] = length;
     this.hashes[e] = h;
     let slot = h & this.mask;
@@ -150,17 +152,39 @@ export class Utf8SpaceSaving {
     }
   }
 
+  /**
+   * Moves the counter at `i` down to its place. The same comparisons and the same final heap
+   * as swapping level by level, but each counter passed over is written once and the moving
+   * one only at the end: an evicted root sinks through every level when most counts are
+   * tied, as they are once a column has far more distinct values than counters.
+   */
   private siftDown(i: number): void {
     const n = this.size;
+    const counts = this.heapCounts;
+    const entries = this.heapEntries;
+    const count = counts[i];
+    const entry = entries[i];
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let smallest = i;
-      if (l < n && this.heapCounts[l] < this.heapCounts[smallest]) smallest = l;
-      if (r < n && this.heapCounts[r] < this.heapCounts[smallest]) smallest = r;
-      if (smallest === i) return;
-      this.swap(i, smallest);
+      let smallestCount = count;
+      if (l < n && counts[l] < smallestCount) {
+        smallest = l;
+        smallestCount = counts[l];
+      }
+      if (r < n && counts[r] < smallestCount) {
+        smallest = r;
+        smallestCount = counts[r];
+      }
+      if (smallest === i) break;
+      counts[i] = smallestCount;
+      entries[i] = entries[smallest];
+      this.positions[entries[i]] = i;
       i = smallest;
     }
+    counts[i] = count;
+    entries[i] = entry;
+    this.positions[entry] = i;
   }
 }
