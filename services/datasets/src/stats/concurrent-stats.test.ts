@@ -116,6 +116,18 @@ describe("ConcurrentStats", () => {
     }
   }
 
+  /** A worker-backed ConcurrentStats and a 100-row upload it observed, its statistics not asked yet. */
+  async function observedSmallUpload(): Promise<{ stats: ConcurrentStats; ingested: IngestResult }> {
+    const stats = ConcurrentStats.start({ histogramBins: 10, worker: pathToFileURL(workerJs) });
+    const ingested = await ingest(asAsync(csvChunks(100, false)), {
+      format: SourceFormat.CSV,
+      maxSourceBytes: 1 << 30,
+      tmpDir: dir,
+      observer: stats,
+    });
+    return { stats, ingested };
+  }
+
   for (const [name, worker] of [
     ["a worker thread (built entry)", pathToFileURL(workerJs)],
     ["the in-process fallback", "in-process"],
@@ -328,13 +340,7 @@ describe("ConcurrentStats", () => {
   });
 
   it("rejects finish with the worker's failure, and close() stops the worker", async () => {
-    const stats = ConcurrentStats.start({ histogramBins: 10, worker: pathToFileURL(workerJs) });
-    const ingested = await ingest(asAsync(csvChunks(100, false)), {
-      format: SourceFormat.CSV,
-      maxSourceBytes: 1 << 30,
-      tmpDir: dir,
-      observer: stats,
-    });
+    const { stats, ingested } = await observedSmallUpload();
     // A schema the file does not have: the worker recomputes from the file and fails.
     const wrong = create(SchemaSchema, {
       columns: [{ name: "nope", type: ColumnType.INT64, nullable: true }],
@@ -353,13 +359,7 @@ describe("ConcurrentStats", () => {
   });
 
   it("leaves no unhandled rejection when close() fails a finish nobody awaits", async () => {
-    const stats = ConcurrentStats.start({ histogramBins: 10, worker: pathToFileURL(workerJs) });
-    const ingested = await ingest(asAsync(csvChunks(100, false)), {
-      format: SourceFormat.CSV,
-      maxSourceBytes: 1 << 30,
-      tmpDir: dir,
-      observer: stats,
-    });
+    const { stats, ingested } = await observedSmallUpload();
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on("unhandledRejection", onUnhandled);
@@ -376,13 +376,7 @@ describe("ConcurrentStats", () => {
   });
 
   it("rejects finish on abort, and after close", async () => {
-    const stats = ConcurrentStats.start({ histogramBins: 10, worker: pathToFileURL(workerJs) });
-    const ingested = await ingest(asAsync(csvChunks(100, false)), {
-      format: SourceFormat.CSV,
-      maxSourceBytes: 1 << 30,
-      tmpDir: dir,
-      observer: stats,
-    });
+    const { stats, ingested } = await observedSmallUpload();
     const controller = new AbortController();
     const finished = stats.finish(ingested.arrowPath, ingested.schema, controller.signal);
     controller.abort(new Error("cancelled"));
