@@ -120,27 +120,27 @@ export class StreamStats {
    * closed file proved to hold exactly these bytes: the file's own digest.
    */
   digest(trailer: Uint8Array): string {
-    const { hash, fileCheck } = this;
-    if (hash === undefined || fileCheck === undefined) {
+    const { hash } = this;
+    if (hash === undefined || this.fileCheck === undefined) {
       throw new Error("the stream's digest was asked before it started");
     }
     this.checkFile(trailer);
-    if (this.fileProblem === undefined) this.checkFile(() => fileCheck.end());
+    this.checkFile("end");
     this.hash = undefined;
     this.fileCheck = undefined;
     if (this.fileProblem !== undefined) throw this.fileProblem;
     return hash.update(trailer).digest("hex");
   }
 
-  /** Compares the file with the next bytes of the stream (or runs `step`), noting a problem. */
-  private checkFile(next: Uint8Array | (() => void)): void {
+  /** Compares the file with the next bytes of the stream, or at "end" its length; notes a problem. */
+  private checkFile(next: Uint8Array | "end"): void {
     const { fileCheck } = this;
     if (fileCheck === undefined || this.fileProblem !== undefined) return;
     try {
       // The schema message was written before any batch, but maybe not yet at start.
       if (!this.headerChecked) fileCheck.expect(this.schemaMessage);
       this.headerChecked = true;
-      if (typeof next === "function") next();
+      if (next === "end") fileCheck.end();
       else fileCheck.expect(next);
     } catch (err) {
       this.fileProblem =
