@@ -164,7 +164,16 @@ export class StringAccumulator {
 
   /** The statistics. */
   result(): StringStats {
-    const exact = this.table !== undefined ? decodeCounts(this.table) : this.exact;
+    const { table } = this;
+    if (table?.allValidUtf8()) {
+      // Valid UTF-8 values are as distinct as their strings: only the top ones are decoded.
+      const top: ValueFrequency[] = [];
+      table.forEachTop(this.limits.topValues, (bytes, start, end, count) => {
+        top.push({ value: Buffer.from(bytes.buffer, bytes.byteOffset).toString("utf8", start, end), count });
+      });
+      return this.stats(table.size, true, top);
+    }
+    const exact = table !== undefined ? decodeCounts(table) : this.exact;
     const frequencies: ValueFrequency[] =
       exact !== undefined
         ? [...exact].map(([value, count]) => ({ value, count }))
@@ -173,12 +182,14 @@ export class StringAccumulator {
     // Past the switch there are provably more than `exactDistinct` values, whatever the estimate says.
     const distinct =
       exact?.size ?? Math.max(this.limits.exactDistinct + 1, Math.round(this.hll?.estimate() ?? 0));
+    return this.stats(distinct, exact !== undefined, frequencies.slice(0, this.limits.topValues));
+  }
+
+  private stats(distinct: number, exact: boolean, top: readonly ValueFrequency[]): StringStats {
     return create(StringStatsSchema, {
       distinctCount: BigInt(distinct),
-      distinctExact: exact !== undefined,
-      topValues: frequencies
-        .slice(0, this.limits.topValues)
-        .map(({ value, count }) => ({ value, count: BigInt(count) })),
+      distinctExact: exact,
+      topValues: top.map(({ value, count }) => ({ value, count: BigInt(count) })),
       minLength: BigInt(this.n === 0 ? 0 : this.minLength),
       maxLength: BigInt(this.maxLength),
     });

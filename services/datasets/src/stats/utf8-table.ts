@@ -1,4 +1,4 @@
-import { isUtf8 } from "node:buffer";
+import { isAscii, isUtf8 } from "node:buffer";
 import { codePointsOf, hashUtf8 } from "./utf8-hash.js";
 
 /**
@@ -126,6 +126,9 @@ export class Utf8Table {
 
   /** Whether every value held is valid UTF-8 (so distinct byte strings decode to distinct strings). */
   allValidUtf8(): boolean {
+    // All ASCII, checked at once, is all valid; otherwise value by value (a character split
+    // across two neighbouring values would make their concatenation look valid).
+    if (isAscii(this.arena.subarray(0, this.arenaUsed))) return true;
     for (let e = 0; e < this.n; e++) {
       const start = this.spans[2 * e] as number;
       if (!isUtf8(this.arena.subarray(start, start + (this.spans[2 * e + 1] as number)))) return false;
@@ -136,30 +139,54 @@ export class Utf8Table {
   /**
    * Up to `k` entries, most frequent first, ties in byte order (for valid UTF-8, the order
    * of `compareFrequencies`), each visited with its bytes (a view into the arena) and count.
-   * Only the entries at or above the k-th largest count are sorted.
+   * Chosen with a heap of `k` (the last-ranked on top), not by sorting every entry: a column
+   * of 100k values seen once each would otherwise sort them all for its top 10.
    */
   forEachTop(k: number, visit: (bytes: Uint8Array, start: number, end: number, count: number) => void): void {
     const { counts, spans, arena } = this;
-    const n = this.n;
-    let threshold = Number.NEGATIVE_INFINITY;
-    if (n > k) threshold = Float64Array.from(counts.subarray(0, n)).sort()[n - k] as number;
-    const candidates: number[] = [];
-    for (let e = 0; e < n; e++) if (counts[e] >= threshold) candidates.push(e);
-    candidates.sort((a, b) => {
-      if (counts[a] !== counts[b]) return counts[b] - counts[a];
+    /** Whether entry a ranks before entry b. */
+    const before = (a: number, b: number): boolean => {
+      if (counts[a] !== counts[b]) return (counts[a] as number) > (counts[b] as number);
       const sa = spans[2 * a] as number;
       const sb = spans[2 * b] as number;
       const la = spans[2 * a + 1] as number;
       const lb = spans[2 * b + 1] as number;
       const common = Math.min(la, lb);
       for (let i = 0; i < common; i++) {
-        const d = arena[sa + i] - arena[sb + i];
-        if (d !== 0) return d;
+        const d = (arena[sa + i] as number) - (arena[sb + i] as number);
+        if (d !== 0) return d < 0;
       }
-      return la - lb;
-    });
-    for (let i = 0; i < Math.min(k, candidates.length); i++) {
-      const e = candidates[i] as number;
+      return la < lb;
+    };
+    const heap: number[] = [];
+    const sink = (at: number): void => {
+      for (;;) {
+        const l = 2 * at + 1;
+        const r = l + 1;
+        let last = at;
+        if (l < heap.length && before(heap[last] as number, heap[l] as number)) last = l;
+        if (r < heap.length && before(heap[last] as number, heap[r] as number)) last = r;
+        if (last === at) return;
+        [heap[at], heap[last]] = [heap[last] as number, heap[at] as number];
+        at = last;
+      }
+    };
+    for (let e = 0; e < this.n && k > 0; e++) {
+      if (heap.length < k) {
+        heap.push(e);
+        for (let at = heap.length - 1; at > 0; ) {
+          const parent = (at - 1) >> 1;
+          if (!before(heap[parent] as number, heap[at] as number)) break;
+          [heap[at], heap[parent]] = [heap[parent] as number, heap[at] as number];
+          at = parent;
+        }
+      } else if (before(e, heap[0] as number)) {
+        heap[0] = e;
+        sink(0);
+      }
+    }
+    heap.sort((a, b) => (before(a, b) ? -1 : 1));
+    for (const e of heap) {
       const start = spans[2 * e] as number;
       visit(arena, start, start + (spans[2 * e + 1] as number), counts[e] as number);
     }
