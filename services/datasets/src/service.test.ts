@@ -348,6 +348,29 @@ describe("dataset service lifecycle", () => {
     expect(sha256(Buffer.concat(parts))).toBe(a.version.sha256);
   });
 
+  it("stores the blob again, by its checked digest, when a concurrent delete released it before the commit", async () => {
+    const realPutFile = stores.blobs.putFile.bind(stores.blobs);
+    const putFile = vi.spyOn(stores.blobs, "putFile").mockImplementationOnce(async (path, options) => {
+      const info = await realPutFile(path, options);
+      // As a delete of another dataset holding the same content would, between put and commit.
+      await stores.blobs.delete(info.sha256);
+      return info;
+    });
+    try {
+      const { version } = await upload("iris", irisCsv(11));
+      expect(putFile).toHaveBeenCalledTimes(2);
+      expect(putFile.mock.calls[1]?.[1]?.known).toEqual({
+        sha256: version.sha256,
+        size: Number(version.byteSize),
+      });
+      const parts: Uint8Array[] = [];
+      for await (const chunk of stores.blobs.get(version.sha256)) parts.push(chunk);
+      expect(sha256(Buffer.concat(parts))).toBe(version.sha256);
+    } finally {
+      putFile.mockRestore();
+    }
+  });
+
   it("gives the blob store the digest checked against the file for text uploads; it hashes Arrow IPC itself", async () => {
     const putFile = vi.spyOn(stores.blobs, "putFile");
     try {

@@ -135,6 +135,7 @@ async function storeVersion(
   // hash, all at once. Storing the blob before the statistics are known costs a release if
   // they fail. The file is adopted, not copied, where the store can (the local store links
   // it in place).
+  const known = ingested.fileChecked ? { known: { sha256: ingested.sha256, size: ingested.byteSize } } : {};
   const [statsResult, splitsResult, putResult] = await Promise.allSettled([
     concurrentStats.finish(ingested.arrowPath, ingested.schema, signal),
     split === undefined
@@ -142,10 +143,7 @@ async function storeVersion(
       : countSplits(openArrowFile(ingested.arrowPath), split).then((counts) =>
           create(SplitsSchema, { spec: split, counts }),
         ),
-    deps.blobs.putFile(ingested.arrowPath, {
-      signal,
-      ...(ingested.fileChecked ? { known: { sha256: ingested.sha256, size: ingested.byteSize } } : {}),
-    }),
+    deps.blobs.putFile(ingested.arrowPath, { signal, ...known }),
   ]);
   if (putResult.status === "rejected") {
     throw statsResult.status === "rejected"
@@ -203,7 +201,7 @@ async function storeVersion(
       { sha256: blob.sha256 },
       "dataset blob was released by a concurrent delete; storing it again",
     );
-    await deps.blobs.putFile(ingested.arrowPath);
+    await deps.blobs.putFile(ingested.arrowPath, known);
   }
   return added;
 }

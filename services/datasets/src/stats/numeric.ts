@@ -7,6 +7,15 @@ import type { StoredNumericColumn } from "./numeric-columns-file.js";
 const TWO_32 = 4294967296;
 
 /**
+ * floor(t) clamped to the bins [0, size - 1], without Math.floor / min / max (t | 0 is floor
+ * for 0 <= t < size): 4 ns a value instead of 10, in the histogram pass that bins every
+ * numeric value of an upload after its last chunk.
+ */
+function binOf(t: number, size: number): number {
+  return t < 0 ? 0 : t >= size ? size - 1 : t | 0;
+}
+
+/**
  * A numeric column's values as doubles. Float64 data is used in place; int64 is converted
  * from int32 halves (exact up to 2^53, correctly rounded beyond), one small array per batch.
  */
@@ -95,12 +104,12 @@ export class NumericAccumulator {
 
   /** {@link binValues} over int64 values as int32 halves, converting each in place of an array. */
   private binInt64(pairs: Int32Array, length: number, nulls: Uint8Array | undefined, bins: number): void {
-    const { counts, size, last, lowHalf, scale } = this.bins(bins);
+    const { counts, size, lowHalf, scale } = this.bins(bins);
     for (let i = 0; i < length; i++) {
       if (nulls !== undefined && !bitIsSet(nulls, i)) continue;
       const x = pairs[2 * i + 1] * TWO_32 + (pairs[2 * i] >>> 0);
       const t = (x / 2 - lowHalf) * scale;
-      counts[t < 0 ? 0 : t >= size ? last : t | 0]++;
+      counts[binOf(t, size)]++;
     }
   }
 
@@ -111,37 +120,27 @@ export class NumericAccumulator {
 
   /**
    * The histogram's counts (made on first use) and what places a value in a bin: the bin of
-   * a finite x is floor((x / 2 - lowHalf) * scale) clamped to [0, last]. The loops compute it
-   * as `t < 0 ? 0 : t >= size ? last : t | 0`, the same bin (t | 0 is floor for 0 <= t < size)
-   * without Math.floor / min / max: 4 ns a value instead of 10 (the histogram pass bins
-   * every numeric value of an upload after its last chunk).
+   * a finite x is {@link binOf}((x / 2 - lowHalf) * scale, size).
    */
-  private bins(bins: number): {
-    counts: Float64Array;
-    size: number;
-    last: number;
-    lowHalf: number;
-    scale: number;
-  } {
+  private bins(bins: number): { counts: Float64Array; size: number; lowHalf: number; scale: number } {
     this.counts ??= new Float64Array(this.min === this.max ? 1 : bins);
     const counts = this.counts;
     const size = counts.length;
-    const last = size - 1;
     // Halves keep max - min finite even for ±1.7e308 ranges; halving is exact, so the bin
     // of a value is the same as with (x - min) / (max - min).
     const lowHalf = this.min / 2;
-    const scale = last === 0 ? 0 : size / (this.max / 2 - lowHalf);
-    return { counts, size, last, lowHalf, scale };
+    const scale = size === 1 ? 0 : size / (this.max / 2 - lowHalf);
+    return { counts, size, lowHalf, scale };
   }
 
   private binValues(values: Float64Array, nulls: Uint8Array | undefined, offset: number, bins: number): void {
-    const { counts, size, last, lowHalf, scale } = this.bins(bins);
+    const { counts, size, lowHalf, scale } = this.bins(bins);
     if (nulls === undefined) {
       for (let i = 0; i < values.length; i++) {
         const x = values[i];
         if (x - x !== 0) continue; // NaN or ±Infinity
         const t = (x / 2 - lowHalf) * scale;
-        counts[t < 0 ? 0 : t >= size ? last : t | 0]++;
+        counts[binOf(t, size)]++;
       }
       return;
     }
@@ -150,7 +149,7 @@ export class NumericAccumulator {
       const x = values[i];
       if (x - x !== 0) continue;
       const t = (x / 2 - lowHalf) * scale;
-      counts[t < 0 ? 0 : t >= size ? last : t | 0]++;
+      counts[binOf(t, size)]++;
     }
   }
 

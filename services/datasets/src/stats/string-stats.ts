@@ -72,7 +72,7 @@ export class StringAccumulator {
         if (nulls !== undefined && !bitIsSet(nulls, offset + i)) continue;
         const start = offsets[i];
         const end = offsets[i + 1];
-        table.tally(bytes, start, end);
+        table.add(bytes, start, end);
         const chars = ascii ? end - start : codePointsOf(bytes, start, end);
         if (chars < minLength) minLength = chars;
         if (chars > maxLength) maxLength = chars;

@@ -1,5 +1,5 @@
 import { isAscii, isUtf8 } from "node:buffer";
-import { codePointsOf, hashUtf8 } from "./utf8-hash.js";
+import { hashUtf8 } from "./utf8-hash.js";
 
 /**
  * A counting hash set of UTF-8 byte strings: the values are kept as bytes in one arena,
@@ -37,14 +37,8 @@ export class Utf8Table {
     return this.n;
   }
 
-  /** Counts bytes[start, end) `count` more times; returns the value's length in code points. */
-  add(bytes: Uint8Array, start: number, end: number, count = 1): number {
-    this.tally(bytes, start, end, count);
-    return codePointsOf(bytes, start, end);
-  }
-
-  /** Counts bytes[start, end) `count` more times (for a caller that knows the length in code points). */
-  tally(bytes: Uint8Array, start: number, end: number, count = 1): void {
+  /** Counts bytes[start, end) `count` more times. */
+  add(bytes: Uint8Array, start: number, end: number, count = 1): void {
     const length = end - start;
     const h = hashUtf8(bytes, start, end);
     const slots = this.slots;

@@ -68,8 +68,8 @@ export interface BlobPutFileOptions extends BlobPutOptions {
    * hashed what it wrote and compared the file, read back, with it (as dataset ingest's
    * statistics worker does). The local store then adopts the file under this address
    * without reading it again, after checking the size; a store that reads the file anyway
-   * (Redis) hashes it and refuses another digest. A file of another size, or another
-   * digest, is DataLossError and stores nothing.
+   * (Redis) hashes it and refuses another digest. A file of another size (any store) or
+   * another digest (a store that reads it) is DataLossError and stores nothing.
    */
   readonly known?: BlobInfo;
 }
