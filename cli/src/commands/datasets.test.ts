@@ -215,6 +215,52 @@ describe("seam datasets", () => {
     expect(text).toMatch(/histogram:\n {2}\[1, 2\) +█+ +1\n {2}\[2, 3\] +█+ +1/);
   });
 
+  it("create sends the name, description and tags; list reads every page; show prints the versions", async () => {
+    const created: unknown[] = [];
+    const pageTokens: string[] = [];
+    const transport = transportFor({
+      createDataset: (req) => {
+        created.push({ name: req.name, description: req.description, tags: req.tags });
+        return { dataset: { name: req.name } };
+      },
+      listDatasets: (req) => {
+        pageTokens.push(req.pageToken);
+        expect(req.namePrefix).toBe("ir");
+        return req.pageToken === ""
+          ? { datasets: [{ name: "iris", versionCount: 2n, latestVersion: VERSION.id }], nextPageToken: "p2" }
+          : { datasets: [{ name: "iris-small", description: "a sample" }] };
+      },
+      getDataset: (req) => ({ dataset: { name: req.name, description: "flowers", tags: { team: "ml" } } }),
+      listDatasetVersions: (req) => {
+        expect(req.dataset).toBe("iris");
+        return { versions: [VERSION] };
+      },
+    });
+    const io = capture();
+    await runDatasetsCommand(
+      ["create", "iris", "--description", "flowers", "--tag", "team=ml", "--tag", "source=uci"],
+      transport,
+      io.out,
+      io.stream,
+    );
+    expect(created).toEqual([{ name: "iris", description: "flowers", tags: { team: "ml", source: "uci" } }]);
+    await runDatasetsCommand(["list", "--prefix", "ir"], transport, io.out, io.stream);
+    expect(pageTokens).toEqual(["", "p2"]);
+    await runDatasetsCommand(["show", "iris"], transport, io.out, io.stream);
+    expect(io.lines).toEqual([
+      "created dataset iris",
+      `NAME|VERSIONS|LATEST|UPDATED|DESCRIPTION\niris|2|${VERSION.id}||\niris-small|0|-||a sample`,
+      "dataset iris",
+      "  description: flowers",
+      "  tags:        team=ml",
+      "",
+      `ID|ROWS|SIZE|FORMAT|SPLITS|CREATED\n${VERSION.id}|3|1.2 kB|csv|-|`,
+    ]);
+    await expect(runDatasetsCommand(["create"], transport, io.out, io.stream)).rejects.toThrow(
+      /dataset name/,
+    );
+  });
+
   it("refuses unknown commands and missing arguments as usage errors", async () => {
     const io = capture();
     const transport = transportFor({});
